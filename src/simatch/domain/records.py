@@ -1,0 +1,162 @@
+"""The public import format: innovations, needs, funding calls and actors.
+
+One record per JSON line or CSV row. Unknown fields are kept (``extra="allow"``) so that a
+source's own data survives a round trip. In CSV, list fields are separated by ``;`` or ``|``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+
+Language = Literal["fi", "en", "sv"]
+Kind = Literal["innovation", "need", "call", "actor"]
+KINDS: tuple[Kind, ...] = ("innovation", "need", "call", "actor")
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a list, or a CSV cell like ``"Uusimaa; Pirkanmaa"``."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        sep = "|" if "|" in value else ";"
+        return [part.strip() for part in value.split(sep) if part.strip()]
+    return value
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+StrList = Annotated[list[str], BeforeValidator(_split_list)]
+OptStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
+OptDate = Annotated[date | None, BeforeValidator(_blank_to_none)]
+OptDateTime = Annotated[datetime | date | None, BeforeValidator(_blank_to_none)]
+OptLanguage = Annotated[Language | None, BeforeValidator(_blank_to_none)]
+RecordId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
+
+
+class BaseRecord(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    kind: Kind
+    id: RecordId
+    language: OptLanguage = None
+    regions: StrList = Field(default_factory=list)
+    url: OptStr = None
+
+    # Fields that make up the text that is embedded and searched, in order of weight.
+    text_fields: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def key(self) -> str:
+        """Unique across kinds: ids come from different sources."""
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def display_title(self) -> str:
+        return str(getattr(self, "title", None) or getattr(self, "name", "") or self.id)
+
+    @property
+    def organisation_name(self) -> str | None:
+        """The organisation that makes this record a peer, if any."""
+        return getattr(self, "organisation", None)
+
+    @property
+    def target_group_list(self) -> list[str]:
+        return list(getattr(self, "target_groups", []) or [])
+
+    def search_text(self) -> str:
+        """The text that is embedded: title first, then the descriptive fields."""
+        parts: list[str] = []
+        for name in self.text_fields:
+            value = getattr(self, name, None)
+            if isinstance(value, list):
+                value = ", ".join(value)
+            if value:
+                text = str(value).strip()
+                text = text if text.endswith((".", "!", "?")) else text + "."
+                if text not in parts:  # a summary that repeats the title adds nothing
+                    parts.append(text)
+        return " ".join(parts)
+
+    def content_hash(self) -> str:
+        """Changes when anything stored about the record changes."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+class Innovation(BaseRecord):
+    kind: Literal["innovation"] = "innovation"
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    summary: Annotated[str, Field(min_length=1)]
+    description: OptStr = None
+    organisation: OptStr = None
+    target_groups: StrList = Field(default_factory=list)
+    themes: StrList = Field(default_factory=list)
+    funders: StrList = Field(default_factory=list)
+    stage: OptStr = None
+    updated_at: OptDateTime = None
+
+    text_fields: ClassVar[tuple[str, ...]] = ("title", "summary", "description", "themes")
+
+
+class Need(BaseRecord):
+    kind: Literal["need"] = "need"
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    description: Annotated[str, Field(min_length=1)]
+    organisation: OptStr = None
+    target_groups: StrList = Field(default_factory=list)
+    contact: OptStr = None
+    created_at: OptDateTime = None
+
+    text_fields: ClassVar[tuple[str, ...]] = ("title", "description")
+
+
+class Call(BaseRecord):
+    kind: Literal["call"] = "call"
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    description: Annotated[str, Field(min_length=1)]
+    funder: Annotated[str, Field(min_length=1)]
+    programme: OptStr = None
+    opens_at: OptDate = None
+    deadline: date
+    eligible_applicants: StrList = Field(default_factory=list)
+    budget: OptStr = None
+
+    text_fields: ClassVar[tuple[str, ...]] = ("title", "description", "programme")
+
+    def days_to_deadline(self, today: date) -> int:
+        return (self.deadline - today).days
+
+
+class Actor(BaseRecord):
+    kind: Literal["actor"] = "actor"
+    name: Annotated[str, Field(min_length=1, max_length=500)]
+    description: Annotated[str, Field(min_length=1)]
+
+    text_fields: ClassVar[tuple[str, ...]] = ("name", "description")
+
+    @property
+    def organisation_name(self) -> str | None:
+        return self.name
+
+
+AnyRecord = Annotated[Innovation | Need | Call | Actor, Field(discriminator="kind")]
+_record_adapter: TypeAdapter[Innovation | Need | Call | Actor] = TypeAdapter(AnyRecord)
+
+
+def parse_record(data: dict[str, Any]) -> Innovation | Need | Call | Actor:
+    """Validate one raw record; raises ``pydantic.ValidationError`` naming the field."""
+    return _record_adapter.validate_python(data)
+
+
+def record_from_payload(payload: dict[str, Any]) -> Innovation | Need | Call | Actor:
+    """Rebuild a record from what the index stored (already validated once)."""
+    return _record_adapter.validate_python(payload["record"])

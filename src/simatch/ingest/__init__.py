@@ -1,0 +1,1 @@
+"""Reading, validating, embedding and indexing records in batches."""

