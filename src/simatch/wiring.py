@@ -109,7 +109,12 @@ class Container:
     def index(self) -> Any:
         def make() -> Any:
             index = build_index(self.settings)
-            index.open(IndexMeta(model_id=self.embedder.model_id, dim=self.embedder.dim))
+            signature = getattr(self.analyzer, "signature", "")
+            index.open(
+                IndexMeta(
+                    model_id=self.embedder.model_id, dim=self.embedder.dim, lexical=signature
+                )
+            )
             return index
 
         return self._once("_index", make)

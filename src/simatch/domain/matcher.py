@@ -208,8 +208,9 @@ class Matcher:
             actor = next((m for m in members if m.payload["kind"] == "actor"), None)
             record = (actor or lead).payload["record"]
             name = record.get("name") or record.get("organisation") or lead.payload["organisation"]
-            # More records on the same problem make a stronger peer, with diminishing returns.
-            score = lead.score + 0.15 * sum(m.score for m in members[1:4])
+            # More records on the same problem make a stronger peer (up to +10 %), rescaled
+            # so that the score stays in 0..1 and comparable with the other sections.
+            score = lead.score * (1 + 0.05 * min(2, len(members) - 1)) / 1.1
             item = self._item(lead, weights, query, today)
             item.id = actor.payload["id"] if actor else _slug(name)
             item.kind = "actor" if actor else "organisation"
@@ -250,8 +251,9 @@ class Matcher:
             for funder in cand.payload["record"].get("funders", []):
                 funded.setdefault(normalise_name(funder), (funder, []))[1].append(cand)
         for name, members in funded.values():
-            scores = sorted((m.score for m in members), reverse=True)
-            score = 0.9 * (scores[0] + 0.25 * sum(scores[1:3]))
+            # Ranked a little below an open call of equal relevance: a call can be applied to now.
+            best = max(m.score for m in members)
+            score = 0.85 * best * (1 + 0.05 * min(2, len(members) - 1)) / 1.1
             refs = [
                 RecordRef(
                     id=m.payload["id"],

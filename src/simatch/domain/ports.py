@@ -83,6 +83,8 @@ class IndexMeta:
     model_id: str
     dim: int
     schema_version: int = 1
+    # How document lemmas and sparse indices were made; "" = not recorded (accept any).
+    lexical: str = ""
 
 
 @dataclass(frozen=True)

@@ -72,19 +72,24 @@ class BaseRecord(BaseModel):
     def target_group_list(self) -> list[str]:
         return list(getattr(self, "target_groups", []) or [])
 
-    def search_text(self) -> str:
-        """The text that is embedded: title first, then the descriptive fields."""
-        parts: list[str] = []
+    def search_parts(self) -> list[tuple[str, bool]]:
+        """(text, is_prose) per text field, title first; keyword lists are not prose."""
+        parts: list[tuple[str, bool]] = []
         for name in self.text_fields:
             value = getattr(self, name, None)
+            prose = not isinstance(value, list)
             if isinstance(value, list):
                 value = ", ".join(value)
             if value:
                 text = str(value).strip()
                 text = text if text.endswith((".", "!", "?")) else text + "."
-                if text not in parts:  # a summary that repeats the title adds nothing
-                    parts.append(text)
-        return " ".join(parts)
+                if all(text != seen for seen, _ in parts):  # a summary repeating the title
+                    parts.append((text, prose))
+        return parts
+
+    def search_text(self) -> str:
+        """The text that is embedded: title first, then the descriptive fields."""
+        return " ".join(text for text, _ in self.search_parts())
 
     def content_hash(self) -> str:
         """Changes when anything stored about the record changes."""

@@ -137,6 +137,7 @@ def meta_from_dict(raw: dict[str, Any], where: str) -> IndexMeta:
             model_id=str(raw["model_id"]),
             dim=int(raw["dim"]),
             schema_version=int(raw.get("schema_version", 1)),
+            lexical=str(raw.get("lexical", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"unreadable index metadata in {where}: {exc}") from exc
@@ -149,6 +150,14 @@ def check_meta(stored: IndexMeta, wanted: IndexMeta, where: str) -> None:
             f"index {where} was built with model {stored.model_id!r} (dim {stored.dim}) but the "
             f"configured model is {wanted.model_id!r} (dim {wanted.dim}); configure "
             f"{stored.model_id!r} or rebuild the index",
+            {"stored": meta_to_dict(stored), "configured": meta_to_dict(wanted)},
+        )
+    if stored.lexical and wanted.lexical and stored.lexical != wanted.lexical:
+        # Another lemmatizer or hashing gives other sparse indices: lexical search would
+        # silently miss. Typically Voikko was installed on one machine and not on another.
+        raise ConfigError(
+            f"index {where} was built with text analysis {stored.lexical!r} but this process "
+            f"uses {wanted.lexical!r}; set SIMATCH_LEMMATIZER to match, or rebuild the index",
             {"stored": meta_to_dict(stored), "configured": meta_to_dict(wanted)},
         )
     if stored.schema_version != wanted.schema_version:

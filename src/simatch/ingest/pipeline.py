@@ -131,8 +131,8 @@ class Ingestor:
         texts = [r.search_text() for r in changed]
         vectors = self._embed(texts, report)
         docs = [
-            self._document(record, hashes[record.key], text, vector)
-            for record, text, vector in zip(changed, texts, vectors, strict=True)
+            self._document(record, hashes[record.key], vector)
+            for record, vector in zip(changed, vectors, strict=True)
         ]
         if self.settings.duplicate_threshold is not None:
             report.duplicates.extend(self._near_duplicates(docs))
@@ -156,16 +156,17 @@ class Ingestor:
             report.embedded += len(missing)
         return [cached[k] for k in keys]
 
-    def _document(
-        self, record: BaseRecord, content_hash: str, text: str, vector: Vector
-    ) -> IndexedDoc:
+    def _document(self, record: BaseRecord, content_hash: str, vector: Vector) -> IndexedDoc:
         language = record.language or "fi"
         passages = []
         all_lemmas: list[str] = []
-        for passage in split_passages(text):
-            lemmas = self.analyzer.lemmas(passage, language)
-            all_lemmas.extend(lemmas)
-            passages.append({"text": passage, "terms": sorted(set(lemmas))})
+        for part, prose in record.search_parts():
+            # Keyword lists (themes) count for search but make poor evidence to show.
+            for passage in split_passages(part) if prose else [part]:
+                lemmas = self.analyzer.lemmas(passage, language)
+                all_lemmas.extend(lemmas)
+                if prose:
+                    passages.append({"text": passage, "terms": sorted(set(lemmas))})
         sparse = self.analyzer.encode_lemmas(all_lemmas)
         terms = sorted(set(all_lemmas))
         return IndexedDoc(
