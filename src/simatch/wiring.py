@@ -68,7 +68,11 @@ def build_index(settings: Settings) -> Any:
         from simatch.index.qdrant_client import ServerIndex
 
         key = ix.qdrant_api_key.get_secret_value() if ix.qdrant_api_key else None
-        client = QdrantClient(url=ix.qdrant_url, api_key=key, timeout=int(ix.qdrant_timeout))
+        if ix.qdrant_url == ":memory:":
+            # qdrant-client's pure-Python local mode: for tests and baselines, not production.
+            client = QdrantClient(":memory:")
+        else:
+            client = QdrantClient(url=ix.qdrant_url, api_key=key, timeout=int(ix.qdrant_timeout))
         return ServerIndex(client, ix.collection, schema)
     from simatch.index.qdrant_edge import EdgeIndex
 
@@ -111,9 +115,7 @@ class Container:
             index = build_index(self.settings)
             signature = getattr(self.analyzer, "signature", "")
             index.open(
-                IndexMeta(
-                    model_id=self.embedder.model_id, dim=self.embedder.dim, lexical=signature
-                )
+                IndexMeta(model_id=self.embedder.model_id, dim=self.embedder.dim, lexical=signature)
             )
             return index
 

@@ -137,13 +137,13 @@ class Matcher:
                 self._item(c, weights, query, today) for c in innovations[query.offset : top]
             ]
         if "peers" in want:
-            result.peers = self._peers(others, weights, query, today)[query.offset : top]
+            result.peers = self._peers(others, weights, query, today, slice(query.offset, top))
         if "funders" in want:
             calls = self._retrieve(
                 vector, terms, _replace(base, kinds=("call",), open_on=today), pool, boosts
             )
-            funders = self._funders(calls, others, weights, query, today)
-            result.funders = funders[query.offset : top]
+            window = slice(query.offset, top)
+            result.funders = self._funders(calls, others, weights, query, today, window)
 
         self._grade(result)
         return result, vector
@@ -195,22 +195,29 @@ class Matcher:
     # -- sections ---------------------------------------------------------------------------
 
     def _peers(
-        self, candidates: list[Scored], weights: Any, query: Query, today: date
+        self, candidates: list[Scored], weights: Any, query: Query, today: date, window: slice
     ) -> list[MatchItem]:
         groups: dict[str, list[Scored]] = {}
         for cand in candidates:
             org = cand.payload.get("organisation")
             if org:
                 groups.setdefault(org, []).append(cand)
+        # More records on the same problem make a stronger peer (up to +10 %), rescaled so
+        # that the score stays in 0..1 and comparable with the other sections. Candidates are
+        # sorted, so each group's first member is its best.
+        ranked = sorted(
+            (
+                (m[0].score * (1 + 0.05 * min(2, len(m) - 1)) / 1.1, org, m)
+                for org, m in groups.items()
+            ),
+            key=lambda g: (-g[0], g[1]),
+        )
         peers: list[MatchItem] = []
-        for members in groups.values():
-            lead = members[0]  # candidates are sorted, so the first is the best
+        for score, _, members in ranked[window]:  # explanations only for what is shown
+            lead = members[0]
             actor = next((m for m in members if m.payload["kind"] == "actor"), None)
             record = (actor or lead).payload["record"]
             name = record.get("name") or record.get("organisation") or lead.payload["organisation"]
-            # More records on the same problem make a stronger peer (up to +10 %), rescaled
-            # so that the score stays in 0..1 and comparable with the other sections.
-            score = lead.score * (1 + 0.05 * min(2, len(members) - 1)) / 1.1
             item = self._item(lead, weights, query, today)
             item.id = actor.payload["id"] if actor else _slug(name)
             item.kind = "actor" if actor else "organisation"
@@ -233,7 +240,7 @@ class Matcher:
                     Reason(code="peer_records", params={"count": len(item.records)})
                 )
             peers.append(item)
-        return sorted(peers, key=lambda p: (-p.score, p.id))
+        return peers
 
     def _funders(
         self,
@@ -242,18 +249,29 @@ class Matcher:
         weights: Any,
         query: Query,
         today: date,
+        window: slice,
     ) -> list[MatchItem]:
-        items = [self._item(c, weights, query, today) for c in calls]
         # Funders of the most similar innovations are funders of "this kind of work".
         funded: dict[str, tuple[str, list[Scored]]] = {}
         top_innovations = [c for c in others if c.payload["kind"] == "innovation"]
         for cand in top_innovations[: self.tuning.funders_from_top]:
             for funder in cand.payload["record"].get("funders", []):
                 funded.setdefault(normalise_name(funder), (funder, []))[1].append(cand)
+        entries: list[tuple[float, str, Scored | tuple[str, list[Scored]]]] = [
+            (c.score, c.payload["id"], c) for c in calls
+        ]
         for name, members in funded.values():
             # Ranked a little below an open call of equal relevance: a call can be applied to now.
             best = max(m.score for m in members)
             score = 0.85 * best * (1 + 0.05 * min(2, len(members) - 1)) / 1.1
+            entries.append((score, _slug(name), (name, members)))
+        entries.sort(key=lambda e: (-e[0], e[1]))
+        items: list[MatchItem] = []
+        for score, slug, entry in entries[window]:  # explanations only for what is shown
+            if isinstance(entry, Scored):
+                items.append(self._item(entry, weights, query, today))
+                continue
+            name, members = entry
             refs = [
                 RecordRef(
                     id=m.payload["id"],
@@ -265,7 +283,7 @@ class Matcher:
             ]
             items.append(
                 MatchItem(
-                    id=_slug(name),
+                    id=slug,
                     kind="funder",
                     title=name,
                     score=round(min(1.0, score), 4),
@@ -282,7 +300,7 @@ class Matcher:
                     records=refs,
                 )
             )
-        return sorted(items, key=lambda i: (-i.score, i.id))
+        return items
 
     def _item(self, cand: Scored, weights: Any, query: Query, today: date) -> MatchItem:
         payload = cand.payload

