@@ -227,3 +227,117 @@ class Settings:
                 f"carry a text of SIMATCH_MAX_TEXT_CHARS={self.match.max_text_chars}; "
                 f"set it to at least {needed}."
             )
+
+
+# -- chat assistant (simatch.chat, simatch.bots) ----------------------------------------------
+
+
+def _plain_config() -> SettingsConfigDict:
+    """For variables named by the platform's own conventions (SLACK_*, the Agents SDK's)."""
+    return SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+
+class ChatSettings(BaseSettings):
+    """The conversation engine behind the Slack and Teams apps."""
+
+    model_config = _config()
+
+    chat_language: Literal["fi", "en", "sv"] = Field(
+        "fi", description="Language of a greeting before the user has written anything."
+    )
+    chat_timeout: float = Field(
+        10.0, gt=0, le=60, description="Seconds a chat answer may take before an apology."
+    )
+    chat_memory_hours: float = Field(
+        24.0, gt=0, le=24 * 30, description="How long a thread's questions are remembered."
+    )
+    chat_max_threads: int = Field(10_000, ge=10, description="Threads remembered at most.")
+
+
+class SlackSettings(BaseSettings):
+    """The Slack app. Without SLACK_BOT_TOKEN the Slack routes are not mounted."""
+
+    model_config = _plain_config()
+
+    bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    api_url: str | None = Field(
+        None,
+        validation_alias="SIMATCH_SLACK_API_URL",
+        description="Slack Web API base URL (tests point it at a local mock).",
+    )
+    socket_mode: bool = Field(
+        False,
+        validation_alias="SIMATCH_SLACK_SOCKET_MODE",
+        description="Receive events over Socket Mode instead of POST /slack/events.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SlackSettings:
+        if self.api_url and not self.api_url.endswith("/"):
+            self.api_url += "/"
+        if self.bot_token is None:
+            if self.signing_secret or self.app_token or self.socket_mode:
+                raise ValueError(
+                    "SLACK_SIGNING_SECRET, SLACK_APP_TOKEN or SIMATCH_SLACK_SOCKET_MODE is set "
+                    "but SLACK_BOT_TOKEN is not: the Slack app needs its bot token."
+                )
+            return self
+        if self.socket_mode and self.app_token is None:
+            raise ValueError("SIMATCH_SLACK_SOCKET_MODE=true needs SLACK_APP_TOKEN (xapp-...).")
+        if not self.socket_mode and self.signing_secret is None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: POST /slack/events "
+                "cannot verify requests (or set SIMATCH_SLACK_SOCKET_MODE=true)."
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None
+
+    @property
+    def http(self) -> bool:
+        """Events arrive at POST /slack/events."""
+        return self.enabled and not self.socket_mode
+
+
+class TeamsSettings(BaseSettings):
+    """The Teams app (Microsoft 365 Agents SDK). The connection settings keep the SDK's own
+    variable names. Without a client id, or anonymous mode, /api/messages is not mounted."""
+
+    model_config = _plain_config()
+
+    allow_anonymous: bool = Field(
+        False,
+        validation_alias="SIMATCH_TEAMS_ALLOW_ANONYMOUS",
+        description="Development only: accept requests without a Bot Framework token.",
+    )
+    client_id: str | None = Field(
+        None, validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
+    )
+    tenant_id: str | None = Field(
+        None, validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__TENANTID"
+    )
+    client_secret: SecretStr | None = Field(
+        None, validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTSECRET"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> TeamsSettings:
+        if self.client_secret is not None and not self.client_id:
+            raise ValueError(
+                "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTSECRET is set but the CLIENTID "
+                "is not: set the app registration's client id too."
+            )
+        if self.client_id and self.client_secret is None and not self.allow_anonymous:
+            raise ValueError(
+                "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID is set without CLIENTSECRET:"
+                " the bot cannot reply to Teams without it."
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.client_id) or self.allow_anonymous

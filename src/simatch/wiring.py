@@ -181,7 +181,8 @@ class Container:
     @property
     def feedback_store(self) -> FeedbackStore:
         """The match log and feedback; also the Matcher's feedback boosts."""
-        from simatch.stores.feedback import BoostRule, FeedbackStore
+        from simatch.stores.boosts import BoostRule
+        from simatch.stores.feedback import FeedbackStore
 
         f = self.settings.feedback
         rule = BoostRule(

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from simatch.cli.render import print_report, print_result
+from simatch.cli.server import register as register_server_commands
 from simatch.domain.query import Query
 from simatch.domain.records import KINDS
 from simatch.errors import SimatchError
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
+register_server_commands(app)  # serve, keys (simatch.cli.server)
 
 
 @contextmanager

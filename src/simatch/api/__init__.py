@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): ``simatch.api.app.create_app(container)``."""

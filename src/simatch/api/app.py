@@ -1,0 +1,93 @@
+"""The FastAPI app: ``create_app(container)``. Nothing is built at import time.
+
+Layers, outermost first: CORS (when configured), ObserveMiddleware (request id, metrics,
+access log, last-resort 500), BodyLimitMiddleware (413), then the routes, whose errors are
+rendered by ``errors.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from simatch.api import feedback, health, keys, match, records
+from simatch.api.deps import AppState
+from simatch.api.errors import install_error_handlers
+from simatch.api.limits import BodyLimitMiddleware, RateLimiter
+from simatch.api.metrics import Metrics
+from simatch.api.observe import ObserveMiddleware
+from simatch.bots import mount_bots
+from simatch.domain.query import Query
+from simatch.wiring import Container
+
+log = logging.getLogger("simatch.api")
+
+DESCRIPTION = """Matchmaking for social innovation: solutions, peers and funders for a
+described problem, in Finnish or English.
+
+Errors always have the body `{"error": {"code", "message", "details"?}}`.
+Keys are sent as `Authorization: Bearer KEY` (create one with `simatch keys create`)."""
+
+
+def warm_up(container: Container) -> None:
+    """Load the model, open the index and run one query, so the first request is fast.
+
+    Failures are logged, not raised: the server starts and /readyz says what is missing;
+    every request tries again, so it recovers by itself when the backend comes back.
+    """
+    try:
+        load = getattr(container.embedder, "load", None)
+        if callable(load):
+            load()
+        container.matcher.match(Query(text="warm up", limit=1))
+    except Exception as exc:
+        log.warning("warm-up incomplete (%s: %s); /readyz reports it", type(exc).__name__, exc)
+
+
+def create_app(container: Container, warm: bool = True) -> FastAPI:
+    settings = container.settings.api
+    state = AppState(
+        container=container,
+        metrics=Metrics(),
+        key_limiter=RateLimiter(settings.rate_limit_per_key, settings.rate_limit_burst),
+        client_limiter=RateLimiter(settings.rate_limit_per_client, settings.rate_limit_burst),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            await anyio.to_thread.run_sync(warm_up, container)
+        yield
+
+    app = FastAPI(
+        title="simatch",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.simatch = state
+    install_error_handlers(app)
+    for module in (match, records, feedback, keys, health):
+        app.include_router(module.router)
+    mount_bots(app, container)  # Slack and Teams, only when configured
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        upload_paths={"/v1/records/import"},
+    )
+    app.add_middleware(ObserveMiddleware, metrics=state.metrics)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    return app

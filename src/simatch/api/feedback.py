@@ -1,0 +1,97 @@
+"""Feedback on match results: POST by whoever may match, GET for staff (curate scope)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from fastapi import Query as Param
+from pydantic import BaseModel, ConfigDict, Field
+
+from simatch.api.auth import CurateAccess, MatchAccess
+from simatch.api.deps import ContainerDep, MetricsDep
+from simatch.api.errors import ERROR_RESPONSES
+from simatch.stores.feedback import FeedbackEntry
+
+router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERROR_RESPONSES)
+
+Verdict = Literal["useful", "not_useful"]
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    match_id: str = Field(min_length=1, max_length=64, description="From the match result.")
+    item_id: str = Field(min_length=1, max_length=200, description="The `id` of the item.")
+    kind: str | None = Field(
+        None, max_length=20, description="The item's `kind`; needed only if two items share an id."
+    )
+    verdict: Verdict
+    reason: str | None = Field(None, max_length=1000, description="Free text for staff.")
+
+
+class Feedback(BaseModel):
+    id: int
+    match_id: str
+    item_id: str
+    kind: str
+    verdict: Verdict
+    reason: str | None
+    source: str = Field(description="Where it came from: api, slack, teams ...")
+    created: datetime
+    language: str | None = Field(description="Detected language of the query.")
+
+    @classmethod
+    def of(cls, entry: FeedbackEntry) -> Feedback:
+        return cls(
+            id=entry.id,
+            match_id=entry.match_id,
+            item_id=entry.item_id,
+            kind=entry.item_kind,
+            verdict=entry.verdict,
+            reason=entry.reason,
+            source=entry.source,
+            created=entry.created,
+            language=entry.language,
+        )
+
+
+class FeedbackList(BaseModel):
+    items: list[Feedback]
+    next_cursor: str | None
+
+
+@router.post(
+    "/feedback",
+    status_code=201,
+    response_model=Feedback,
+    summary="Say whether an item of a match was useful",
+)
+def post_feedback(
+    body: FeedbackRequest, _caller: MatchAccess, container: ContainerDep, metrics: MetricsDep
+) -> Feedback:
+    entry = container.feedback_service.record(
+        match_id=body.match_id,
+        item_id=body.item_id,
+        verdict=body.verdict,
+        reason=body.reason,
+        source="api",
+        kind=body.kind,
+    )
+    metrics.feedback.labels(entry.verdict).inc()
+    return Feedback.of(entry)
+
+
+@router.get("/feedback", response_model=FeedbackList, summary="List feedback, newest first")
+def list_feedback(
+    _caller: CurateAccess,
+    container: ContainerDep,
+    verdict: Verdict | None = None,
+    item_id: Annotated[str | None, Param(max_length=200)] = None,
+    source: Annotated[str | None, Param(max_length=40)] = None,
+    cursor: Annotated[str | None, Param(max_length=20)] = None,
+    limit: Annotated[int, Param(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    page = container.feedback_service.list(limit, cursor, verdict, item_id, source)
+    return {"items": [Feedback.of(e) for e in page.items], "next_cursor": page.next_cursor}

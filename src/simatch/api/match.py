@@ -1,0 +1,92 @@
+"""POST /v1/match: the same result object as ``simatch match --json``, plus a ``match_id``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from simatch.api.auth import MatchAccess
+from simatch.api.deps import ContainerDep, MetricsDep
+from simatch.api.errors import ERROR_RESPONSES
+from simatch.domain.query import Query
+from simatch.domain.results import SECTIONS, MatchResult, Section
+from simatch.errors import InvalidInput
+
+log = logging.getLogger("simatch.api.match")
+router = APIRouter(prefix="/v1", tags=["match"], responses=ERROR_RESPONSES)
+
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class MatchRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "Nuoret syrjäytyvät pienillä paikkakunnilla, miten tavoittaa heidät?",
+                    "regions": ["Pirkanmaa"],
+                    "limit": 5,
+                }
+            ]
+        },
+    )
+
+    text: str = Field(
+        min_length=1,
+        description="The problem, in Finnish, English or Swedish "
+        "(at most SIMATCH_MAX_TEXT_CHARS characters, default 4000).",
+    )
+    language: Literal["fi", "en", "sv"] | None = Field(
+        None, description="Answer language; detected from the text when not given."
+    )
+    regions: list[Name] = Field(
+        default_factory=list, max_length=20, description="Only records serving these regions."
+    )
+    target_groups: list[Name] = Field(
+        default_factory=list, max_length=20, description="Only records for these target groups."
+    )
+    limit: int | None = Field(
+        None, ge=1, le=200, description="Items per section (default SIMATCH_MATCH_LIMIT)."
+    )
+    offset: int = Field(0, ge=0, le=1000, description="Skip this many items per section.")
+    sections: list[Section] | None = Field(
+        None, min_length=1, description="Sections to compute (default: all three)."
+    )
+
+
+@router.post(
+    "/match",
+    response_model=MatchResult,
+    summary="Find solutions, peers and funders for a described problem",
+)
+def match(
+    body: MatchRequest, _caller: MatchAccess, container: ContainerDep, metrics: MetricsDep
+) -> Response:
+    settings = container.settings.match
+    limit = body.limit or settings.match_limit
+    if limit > settings.match_max_limit:
+        raise InvalidInput(
+            f"limit: at most {settings.match_max_limit}",
+            {"field": "limit", "max": settings.match_max_limit},
+        )
+    sections = tuple(s for s in SECTIONS if s in body.sections) if body.sections else SECTIONS
+    query = Query(
+        text=body.text,
+        language=body.language,
+        regions=tuple(body.regions),
+        target_groups=tuple(body.target_groups),
+        limit=limit,
+        offset=body.offset,
+        sections=sections,
+    )
+    started = time.perf_counter()
+    result = container.match_service.match(query)
+    metrics.match_latency.observe(time.perf_counter() - started)
+    log.debug("match", extra={"text_chars": len(body.text), "language": result.query.detected})
+    # Serialised by pydantic directly: the model is already valid, no second validation.
+    return Response(result.model_dump_json(), media_type="application/json")

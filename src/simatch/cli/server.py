@@ -1,0 +1,156 @@
+"""`simatch serve` and `simatch keys create|list|revoke`. FastAPI and uvicorn load only here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from simatch.errors import BackendUnavailable, SimatchError
+from simatch.wiring import Container
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+
+
+def _container() -> Container:
+    try:
+        return Container()
+    except SimatchError as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: SIMATCH_API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: SIMATCH_API_PORT.")] = None,
+    demo: Annotated[bool, typer.Option(help="Load the demo data when the index is empty.")] = True,
+) -> None:
+    """Serve the HTTP API (docs at /docs); loads the demo data into an empty index first."""
+    import uvicorn
+
+    from simatch.api.app import create_app
+    from simatch.api.logging import configure_logging
+
+    if demo:
+        _load_demo_if_empty()
+    # One inference thread per request: concurrent requests then share the cores instead of
+    # oversubscribing them with two OpenMP threads each. Read when the model first loads,
+    # so it must be set before; an explicit OMP_NUM_THREADS wins.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    box = _container()
+    settings = box.settings.api
+    configure_logging(settings)
+    try:
+        uvicorn.run(
+            create_app(box),
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_graceful_shutdown=10,
+        )
+    except SimatchError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        box.close()
+
+
+def _load_demo_if_empty() -> None:
+    """`simatch demo` in a child process, so that the bulk embedding there may use every
+    core while this process keeps one inference thread per request."""
+    check = _container()
+    try:
+        empty = check.index.count() == 0
+    except BackendUnavailable as exc:
+        # Serve anyway: requests answer 503 until the backend is back, then recover.
+        err.print(f"[yellow]The index backend is unavailable:[/] {exc.message}")
+        return
+    except SimatchError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        check.close()  # the embedded index allows one opener: the child's turn
+    if empty:
+        err.print("The index is empty: loading the demo data ...")
+        subprocess.run([sys.executable, "-m", "simatch.cli.main", "demo"], check=False)
+
+
+@keys_app.command("create")
+def create_key(
+    scope: Annotated[
+        list[str], typer.Option("--scope", "-s", help="match, curate or admin (repeatable).")
+    ],
+    name: Annotated[str, typer.Option("--name", "-n", help="Who or what uses the key.")],
+) -> None:
+    """Create a key; the key itself is printed once, as the last line."""
+    box = _container()
+    try:
+        key, token = box.keys.create(name, scope)
+    except SimatchError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        box.close()
+    out.print(f"created key {key.id} ({key.name}) with scopes: {', '.join(key.scopes)}")
+    out.print("Store it now; it is not shown again. Send it as 'Authorization: Bearer KEY'.")
+    print(token)
+
+
+@keys_app.command("list")
+def list_keys(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key.")] = False,
+) -> None:
+    """Keys with their scopes and when they were created, last used and revoked."""
+    box = _container()
+    try:
+        keys = box.keys.list()
+    finally:
+        box.close()
+    for key in keys:
+        row = {
+            "id": key.id,
+            "name": key.name,
+            "scopes": list(key.scopes),
+            "created": key.created.isoformat(timespec="seconds"),
+            "last_used": key.last_used.isoformat(timespec="seconds") if key.last_used else None,
+            "revoked": key.revoked.isoformat(timespec="seconds") if key.revoked else None,
+        }
+        if as_json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            state = f"revoked {row['revoked']}" if key.revoked else "active"
+            out.print(
+                f"{key.id}  {key.name:24}  {','.join(key.scopes):18}  created {row['created']}  "
+                f"last used {row['last_used'] or 'never'}  {state}"
+            )
+    if not keys and not as_json:
+        out.print("no keys yet: simatch keys create --scope curate --name NAME")
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: Annotated[str, typer.Argument(help="The id shown by `keys list`.")]) -> None:
+    """Revoke a key at once (requests with it get 401)."""
+    box = _container()
+    try:
+        key = box.keys.revoke(key_id)
+    except SimatchError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        box.close()
+    out.print(f"revoked key {key.id} ({key.name})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.add_typer(keys_app, name="keys")
