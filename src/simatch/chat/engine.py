@@ -1,0 +1,262 @@
+"""The platform-neutral conversation engine: a message or a button press in, a reply out.
+
+Synchronous and free of any chat SDK, so it runs from a Python shell and in tests as is;
+the adapters call it in a worker thread. Collaborators come in through the constructor.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from simatch.chat import intents
+from simatch.chat.answers import Answers, MatchService
+from simatch.chat.catalogue import Catalogue
+from simatch.chat.gaps import GapLog
+from simatch.chat.needs import need_record, parse_consent
+from simatch.chat.replies import ActionEvent, Button, Incoming, Reply
+from simatch.chat.state import Conversation, ConversationStore, QueryState
+from simatch.domain.records import BaseRecord
+from simatch.domain.results import SECTIONS, Section
+from simatch.text.language import detect_language
+
+log = logging.getLogger(__name__)
+
+MAX_CONSENT_WORDS = 12  # a longer reply to the consent prompt is a new question, not a name
+
+
+class FeedbackService(Protocol):
+    def record(
+        self,
+        *,
+        match_id: str,
+        item_id: str,
+        verdict: str,
+        reason: str | None = None,
+        source: str = ...,
+        kind: str | None = None,
+    ) -> Any: ...
+
+
+class NeedStore(Protocol):
+    def put(self, record: BaseRecord) -> Any: ...
+
+
+class Engine:
+    def __init__(
+        self,
+        matches: MatchService,
+        feedback: FeedbackService,
+        needs: NeedStore,
+        gaps: GapLog,
+        catalogue: Catalogue | None = None,
+        store: ConversationStore | None = None,
+        detect: Callable[[str], str] = detect_language,
+        extra_regions: Iterable[str] = (),
+        page_size: int = 3,
+    ) -> None:
+        self.feedback = feedback
+        self.needs = needs
+        self.catalogue = catalogue or Catalogue.load()
+        self.answers = Answers(matches, gaps, self.catalogue, page_size)
+        self.store = store or ConversationStore()
+        self.detect = detect
+        self.extra_regions = tuple(extra_regions)
+
+    @property
+    def matches(self) -> MatchService:
+        return self.answers.matches
+
+    @matches.setter
+    def matches(self, service: MatchService) -> None:
+        self.answers.matches = service
+
+    @property
+    def gaps(self) -> GapLog:
+        """Questions without a good match, for staff."""
+        return self.answers.gaps
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def knows(self, conversation: str) -> bool:
+        """True while the assistant takes part in this thread (follow-ups need no mention)."""
+        return conversation in self.store
+
+    def rebind(self, old: str, new: str) -> None:
+        self.store.rebind(old, new)
+
+    def welcome(self, language: str | None = None) -> Reply:
+        lang = self.catalogue.language(language or self.catalogue.default_language)
+        return Reply("help", lang, self.catalogue.text(lang, "welcome"))
+
+    def apology(self, text: str = "") -> Reply:
+        """What an adapter says when the engine did not answer in time (or failed)."""
+        lang = self.catalogue.language(self.detect(text) if text.strip() else None)
+        return Reply("error", lang, self._t(lang, "error_unavailable"))
+
+    def handle(self, msg: Incoming) -> Reply | None:
+        """The reply to a message; None when it was not meant for the assistant."""
+        conv = self.store.get_or_create(msg.conversation)
+        try:
+            return self._handle(conv, msg)
+        finally:
+            self.store.save(conv)
+
+    def act(self, event: ActionEvent) -> Reply:
+        conv = self.store.get(event.conversation)
+        if event.action == "feedback":
+            return self._feedback(conv, event)
+        qs = conv.query(event.value.get("q")) if conv else None
+        if conv is None or qs is None:
+            return self._reply(conv, "info", "expired")
+        try:
+            if event.action == "more":
+                return self._more(conv, qs, SECTIONS)
+            if event.action == "show_anyway":
+                return self._show(conv, qs, SECTIONS, event.platform, honest=False)
+            if event.action == "save_need":
+                conv.ask_consent(qs.key, event.user)
+                cancel = Button(self._t(qs.language, "button_cancel"), "cancel", {"q": qs.key})
+                return Reply(
+                    "consent", qs.language, self._t(qs.language, "consent_prompt"), buttons=[cancel]
+                )
+            # cancel
+            if conv.awaits_consent() and not conv.awaits_consent(event.user):
+                return self._reply(conv, "info", "consent_other_user", private=True)
+            conv.end_consent()
+            return self._reply(conv, "info", "consent_cancelled")
+        finally:
+            self.store.save(conv)
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _handle(self, conv: Conversation, msg: Incoming) -> Reply | None:
+        text = " ".join(msg.text.split())
+        consent = conv.awaits_consent(msg.user)
+        intent = intents.parse(text, self.extra_regions, pending_consent=consent)
+        current = conv.query()
+        follow_up = intent.kind == "followup" and current is not None
+        if not (msg.addressed or consent or follow_up or conv.clarify_text):
+            return None  # people talking to each other in the thread
+        if consent:
+            if intent.kind == "cancel":
+                conv.end_consent()
+                return self._reply(conv, "info", "consent_cancelled")
+            if intent.kind != "help" and len(text.split()) <= MAX_CONSENT_WORDS:
+                return self._save_need(conv, msg.platform, text)
+            conv.end_consent()
+        if intent.kind == "empty":
+            return self.welcome(conv.language)
+        if intent.kind == "help":
+            lang = intent.language or self.detect(text)
+            return Reply("help", self.catalogue.language(lang), self._t(lang, "help"))
+        if follow_up and current is not None:
+            return self._followup(conv, current, intent, msg.platform)
+        language = self.catalogue.language(conv.language or self.detect(text))
+        if conv.clarify_text:
+            text = f"{conv.clarify_text} {text}"
+            language = self.catalogue.language(conv.language or self.detect(text))
+            conv.clarify_text = ""
+        elif intents.is_vague(text, language):
+            conv.clarify_text = text
+            return Reply("clarify", language, self._t(language, "clarify"))
+        qs = QueryState(key=_new_id(), text=text, language=language, regions=conv.regions)
+        return self._show(conv, qs, SECTIONS, msg.platform, honest=True)
+
+    def _followup(
+        self, conv: Conversation, qs: QueryState, intent: intents.Intent, platform: str
+    ) -> Reply:
+        if intent.set_language:
+            conv.language = self.catalogue.language(intent.set_language)
+        if intent.regions is not None:
+            conv.regions = intent.regions
+        language = self.catalogue.language(conv.language or intent.language or qs.language)
+        sections: tuple[Section, ...] = (intent.section,) if intent.section else SECTIONS
+        changed_regions = intent.regions is not None and intent.regions != qs.regions
+        if intent.more and not changed_regions:
+            qs.language = language  # "more funders" asked in English: the next page in English
+            return self._more(conv, qs, sections)
+        if changed_regions or language != qs.language:
+            fresh = QueryState(key=_new_id(), text=qs.text, language=language, regions=conv.regions)
+            return self._show(conv, fresh, sections, platform, honest=True)
+        return self._show(conv, qs, sections, platform, honest=True)
+
+    # -- answers ----------------------------------------------------------------------------
+
+    def _show(
+        self,
+        conv: Conversation,
+        qs: QueryState,
+        sections: tuple[Section, ...],
+        platform: str,
+        honest: bool,
+    ) -> Reply:
+        reply = self.answers.first(qs, sections, platform, honest)
+        if reply.kind in ("answer", "no_match"):
+            conv.remember(qs)
+        return reply
+
+    def _more(self, conv: Conversation, qs: QueryState, sections: tuple[Section, ...]) -> Reply:
+        reply = self.answers.more(qs, sections)
+        if reply.kind in ("more", "info"):
+            conv.remember(qs)
+        return reply
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def _feedback(self, conv: Conversation | None, event: ActionEvent) -> Reply:
+        verdict = event.value.get("v", "")
+        try:
+            self.feedback.record(
+                match_id=event.value.get("m", ""),
+                item_id=event.value.get("i", ""),
+                verdict=verdict,
+                source=event.platform,
+                kind=event.value.get("k") or None,
+            )
+        except Exception:
+            log.exception("feedback could not be recorded")
+            return self._reply(conv, "error", "error_feedback", private=True)
+        key = "feedback_useful" if verdict == "useful" else "feedback_not_useful"
+        return self._reply(conv, "feedback", key, private=True)
+
+    def _save_need(self, conv: Conversation, platform: str, text: str) -> Reply:
+        qs = conv.query(conv.consent_query)
+        if qs is None:
+            conv.end_consent()
+            return self._reply(conv, "info", "expired")
+        lang = qs.language
+        organisation, email = parse_consent(text)
+        if organisation is None:
+            return Reply("consent", lang, self._t(lang, "consent_needs_org"))
+        record = need_record(qs.text, organisation, qs.regions, email, platform)
+        try:
+            self.needs.put(record)
+        except Exception:
+            log.exception("need could not be saved")
+            return Reply("error", lang, self._t(lang, "error_save"))
+        conv.end_consent()
+        text = self._t(lang, "consent_saved", id=record.id, organisation=record.organisation)
+        return Reply("saved", lang, text)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _reply(
+        self, conv: Conversation | None, kind: Any, key: str, private: bool = False
+    ) -> Reply:
+        current = conv.query() if conv else None
+        lang = self.catalogue.language(
+            (conv.language if conv else None)
+            or (current.language if current else None)
+            or self.catalogue.default_language
+        )
+        return Reply(kind, lang, self._t(lang, key), private=private)
+
+    def _t(self, lang: str, key: str, **params: Any) -> str:
+        return self.catalogue.text(lang, key, **params)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:16]

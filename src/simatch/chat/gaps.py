@@ -1,0 +1,97 @@
+"""Questions the assistant found no good match for: a small SQLite log for staff.
+
+It keeps the question, its language and region filter, the platform and the time; never who
+asked. Staff read it with :meth:`GapLog.list` (from a shell, the CLI or an admin route), e.g.
+``GapLog(data_dir / "chat-gaps.sqlite").list()``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+FILE_NAME = "chat-gaps.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS gaps (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at TEXT NOT NULL,
+  platform TEXT NOT NULL,
+  language TEXT NOT NULL,
+  text TEXT NOT NULL,
+  regions TEXT NOT NULL,
+  match_id TEXT
+)
+"""
+
+
+@dataclass(frozen=True)
+class Gap:
+    id: int
+    created_at: datetime
+    platform: str
+    language: str
+    text: str
+    regions: tuple[str, ...]
+    match_id: str | None
+
+
+class GapLog:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_SCHEMA)
+
+    def record(
+        self,
+        text: str,
+        language: str,
+        platform: str,
+        regions: tuple[str, ...] = (),
+        match_id: str | None = None,
+    ) -> int:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock, self._db:
+            cur = self._db.execute(
+                "INSERT INTO gaps (created_at, platform, language, text, regions, match_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (now, platform, language, text, json.dumps(list(regions)), match_id),
+            )
+            return int(cur.lastrowid or 0)
+
+    def list(self, limit: int = 100, offset: int = 0) -> list[Gap]:
+        """Newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, created_at, platform, language, text, regions, match_id FROM gaps"
+                " ORDER BY id DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        return [
+            Gap(
+                id=row[0],
+                created_at=datetime.fromisoformat(row[1]),
+                platform=row[2],
+                language=row[3],
+                text=row[4],
+                regions=tuple(json.loads(row[5])),
+                match_id=row[6],
+            )
+            for row in rows
+        ]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM gaps").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

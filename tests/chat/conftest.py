@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import pytest
+
+from simatch.chat import build_engine
+from simatch.chat.engine import Engine
+from simatch.wiring import Container
+from tests.chat.data import fill
+from tests.conftest import ContainerFactory
+
+
+@pytest.fixture
+def container(make_container: ContainerFactory) -> Container:
+    return fill(make_container())
+
+
+@pytest.fixture
+def engine(container: Container) -> Engine:
+    eng = build_engine(container)
+    yield eng
+    eng.gaps.close()
