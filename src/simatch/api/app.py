@@ -15,7 +15,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from simatch.api import feedback, health, keys, match, records
+from simatch.api import feedback, gaps, health, keys, match, records
 from simatch.api.deps import AppState
 from simatch.api.errors import install_error_handlers
 from simatch.api.limits import BodyLimitMiddleware, RateLimiter
@@ -72,7 +72,7 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
     )
     app.state.simatch = state
     install_error_handlers(app)
-    for module in (match, records, feedback, keys, health):
+    for module in (match, records, feedback, gaps, keys, health):
         app.include_router(module.router)
     mount_bots(app, container)  # Slack and Teams, only when configured
     app.add_middleware(

@@ -12,13 +12,15 @@ if TYPE_CHECKING:
 def build_engine(container: Container, **options: Any) -> Engine:
     """The engine on the container's services: the same match log and feedback as the API."""
     from simatch.chat.engine import Engine
-    from simatch.chat.gaps import FILE_NAME, GapLog
+    from simatch.services import MatchService
 
-    gaps = GapLog(container.settings.index.data_dir / FILE_NAME)
+    # The engine records gaps itself (with the platform, only for questions it answers), so
+    # its MatchService records none; the log file is the container's, shared with the API.
+    matches = MatchService(container.matcher, container.feedback_store)
     return Engine(
-        matches=container.match_service,
+        matches=matches,
         feedback=container.feedback_service,
         needs=container.ingestor,
-        gaps=gaps,
+        gaps=container.gaps,
         **options,
     )

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from simatch.cli.eval import register as register_quality_commands
 from simatch.cli.render import print_report, print_result
 from simatch.cli.server import register as register_server_commands
 from simatch.domain.query import Query
@@ -30,6 +31,7 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 register_server_commands(app)  # serve, keys (simatch.cli.server)
+register_quality_commands(app)  # eval, duplicates, gaps (simatch.cli.eval)
 
 
 @contextmanager

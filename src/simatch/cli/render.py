@@ -57,5 +57,5 @@ def print_report(console: Console, report: IngestReport) -> None:
         console.print(f"[red]rejected[/] {where}{field}: {rej.reason}", highlight=False)
     for dup in report.duplicates:
         console.print(
-            f"[yellow]possible duplicate[/] {dup.key} ~ {dup.other} (similarity {dup.score:.3f})"
+            f"[yellow]possible duplicate[/] {dup.key} ~ {dup.other} (score {dup.score:.3f})"
         )

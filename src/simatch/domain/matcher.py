@@ -3,6 +3,16 @@
 Retrieval runs two channels over the index: dense (multilingual embedding) and lexical
 (lemmas plus dictionary translations, IDF-weighted sparse vectors). They are fused with
 weighted reciprocal-rank fusion, which needs no score calibration between the channels.
+
+Language must not matter (issue 5): dense vectors are centred per language
+(``LanguageCentring``: records at ingest, the question here) so that a Finnish question does
+not prefer Finnish records for being Finnish, and the lexical channel translates the question
+(``simatch.text``). Both channels are then about equally good across languages, so they are
+fused with equal weights. Measured figures: ``benchmarks/README.md``, "Match quality".
+
+Confidence per item comes from a ``Calibration`` fitted on judged data (``simatch eval
+--calibrate``). When nothing is better than weak, the result says ``no_good_match`` and keeps
+at most ``MatchTuning.weak_items`` items per section instead of padding the list.
 """
 
 from __future__ import annotations
@@ -11,8 +21,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+from simatch.domain.centring import LanguageCentring
 from simatch.domain.confidence import Calibration
 from simatch.domain.evidence import best_passage, query_term_weights
 from simatch.domain.payload import NATIONAL_REGIONS, normalise_name
@@ -40,14 +51,21 @@ class FeedbackBoosts(Protocol):
         ...
 
 
+Channel = Literal["dense", "lexical"]
+CHANNELS: tuple[Channel, ...] = ("dense", "lexical")
+
+
 @dataclass(frozen=True)
 class MatchTuning:
+    # Equal weights: with centred dense vectors and translated lexical terms, both channels
+    # are about equally good and equally language-neutral (benchmarks/README.md).
     dense_weight: float = 1.0
-    lexical_weight: float = 0.5
+    lexical_weight: float = 1.0
     rrf_k: int = 60
     candidates: int = 60  # per channel and pool
     max_text_chars: int = 4000
     funders_from_top: int = 10  # innovations whose funders count as "funded similar work"
+    weak_items: int = 2  # items kept per section when there is no good match
 
 
 @dataclass
@@ -74,6 +92,7 @@ class Matcher:
         calibration: Calibration | None = None,
         feedback: FeedbackBoosts | None = None,
         today: Callable[[], date] = date.today,
+        centring: LanguageCentring | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
@@ -82,6 +101,7 @@ class Matcher:
         self.calibration = calibration
         self.feedback = feedback
         self._today = today
+        self.centring = centring
 
     # -- public -----------------------------------------------------------------------------
 
@@ -89,20 +109,16 @@ class Matcher:
         return self.match_with_vector(query)[0]
 
     def match_with_vector(self, query: Query) -> tuple[MatchResult, Vector]:
-        """``match`` plus the query's dense vector (the match log keeps it for feedback)."""
-        text = _clean(query.text)
-        if not text:
-            raise InvalidInput("The text is empty.", {"field": "text"})
-        if len(text) > self.tuning.max_text_chars:
-            raise TextTooLong(
-                f"The text is longer than {self.tuning.max_text_chars} characters.",
-                {"field": "text", "max": self.tuning.max_text_chars},
-            )
-        if query.limit < 1:
-            raise InvalidInput("limit must be at least 1.", {"field": "limit"})
+        """``match`` plus the query's dense vector (the match log keeps it for feedback).
+
+        The vector returned is the model's own (not centred), so that feedback similarity
+        stays comparable across changes of the language means.
+        """
+        text = self._check(query)
         today = query.today or self._today()
         detected = self.analyzer.detect_language(text)
         vector = self.embedder.embed_queries([text])[0]
+        search_vector = self._search_vector(vector, detected)
         terms = self.analyzer.analyse_query(text, detected)
         boosts = self.feedback.boosts(vector) if self.feedback else {}
 
@@ -127,12 +143,13 @@ class Matcher:
         non_call_kinds = query.kinds or ("innovation", "need", "actor")
         if "solutions" in want or "peers" in want or "funders" in want:
             others = self._retrieve(
-                vector, terms, _replace(base, kinds=non_call_kinds), pool, boosts
+                search_vector, terms, _replace(base, kinds=non_call_kinds), pool, boosts
             )
         else:
             others = []
+        innovations = [c for c in others if c.payload["kind"] == "innovation"]
+        calls: list[Scored] = []
         if "solutions" in want:
-            innovations = [c for c in others if c.payload["kind"] == "innovation"]
             result.solutions = [
                 self._item(c, weights, query, today) for c in innovations[query.offset : top]
             ]
@@ -140,15 +157,62 @@ class Matcher:
             result.peers = self._peers(others, weights, query, today, slice(query.offset, top))
         if "funders" in want:
             calls = self._retrieve(
-                vector, terms, _replace(base, kinds=("call",), open_on=today), pool, boosts
+                search_vector, terms, _replace(base, kinds=("call",), open_on=today), pool, boosts
             )
             window = slice(query.offset, top)
             result.funders = self._funders(calls, others, weights, query, today, window)
 
-        self._grade(result)
+        pools = []
+        if "solutions" in want or "funders" in want:
+            pools.append(innovations)
+        if "peers" in want:
+            pools.append(others)
+        if "funders" in want:
+            pools.append(calls)
+        self._grade(result, pools, top)
         return result, vector
 
+    def rank(
+        self, query: Query, channels: Sequence[Channel] = CHANNELS, limit: int | None = None
+    ) -> list[Scored]:
+        """Records of ``query.kinds`` (default: all kinds) ranked as ``match`` ranks them,
+        without grouping into sections; closed calls are left out. For evaluation and
+        debugging: ``channels=("dense",)`` or ``("lexical",)`` ranks by one channel alone."""
+        text = self._check(query)
+        today = query.today or self._today()
+        detected = self.analyzer.detect_language(text)
+        vector = self._search_vector(self.embedder.embed_queries([text])[0], detected)
+        terms = self.analyzer.analyse_query(text, detected)
+        flt = SearchFilter(
+            kinds=tuple(query.kinds),
+            regions=_with_national(query.regions),
+            target_groups=tuple(normalise_name(t) for t in query.target_groups),
+            open_on=today,
+        )
+        return self._retrieve(
+            vector, terms, flt, limit or self.tuning.candidates, {}, tuple(channels)
+        )
+
     # -- retrieval --------------------------------------------------------------------------
+
+    def _check(self, query: Query) -> str:
+        text = _clean(query.text)
+        if not text:
+            raise InvalidInput("The text is empty.", {"field": "text"})
+        if len(text) > self.tuning.max_text_chars:
+            raise TextTooLong(
+                f"The text is longer than {self.tuning.max_text_chars} characters.",
+                {"field": "text", "max": self.tuning.max_text_chars},
+            )
+        if query.limit < 1:
+            raise InvalidInput("limit must be at least 1.", {"field": "limit"})
+        return text
+
+    def _search_vector(self, vector: Vector, language: str) -> Vector:
+        """The question's vector as the index stores records: centred for its language."""
+        if self.centring is None:
+            return vector
+        return self.centring.centre_query(vector, language)
 
     def _retrieve(
         self,
@@ -157,40 +221,27 @@ class Matcher:
         flt: SearchFilter,
         limit: int,
         boosts: dict[str, float],
+        channels: tuple[Channel, ...] = CHANNELS,
     ) -> list[Scored]:
-        dense = self.index.search_dense(vector, flt, limit)
+        dense = self.index.search_dense(vector, flt, limit) if "dense" in channels else []
         lexical = (
             self.index.search_sparse(terms.sparse, flt, limit)
-            if not terms.sparse.is_empty()
+            if "lexical" in channels and not terms.sparse.is_empty()
             else []
         )
+        if channels != CHANNELS:
+            only = replace(
+                self.tuning,
+                dense_weight=1.0 if "dense" in channels else 0.0,
+                lexical_weight=1.0 if "lexical" in channels else 0.0,
+            )
+            return _fuse(only, dense, lexical, boosts)
         return self.fuse(dense, lexical, boosts)
 
     def fuse(
         self, dense: Sequence[Hit], lexical: Sequence[Hit], boosts: dict[str, float] | None = None
     ) -> list[Scored]:
-        t = self.tuning
-        k = t.rrf_k
-        found: dict[str, Scored] = {}
-        for channel, hits, weight in (
-            ("dense", dense, t.dense_weight),
-            ("lexical", lexical, t.lexical_weight),
-        ):
-            for rank, hit in enumerate(hits, start=1):
-                entry = found.get(hit.key)
-                if entry is None:
-                    entry = found[hit.key] = Scored(hit.key, hit.payload, 0.0, 0.0, {})
-                entry.score += weight / (k + rank)
-                entry.ranks[channel] = rank
-                if channel == "dense":
-                    entry.similarity = hit.score
-        # Normalise so that rank 1 in every channel scores 1.0.
-        best = sum(w for w in (t.dense_weight, t.lexical_weight) if w > 0) / (k + 1)
-        for entry in found.values():
-            entry.score = entry.score / best if best else 0.0
-            if boosts and entry.key in boosts:
-                entry.score = max(0.0, entry.score + boosts[entry.key])
-        return sorted(found.values(), key=lambda e: (-e.score, e.key))
+        return _fuse(self.tuning, dense, lexical, boosts)
 
     # -- sections ---------------------------------------------------------------------------
 
@@ -287,7 +338,7 @@ class Matcher:
                     kind="funder",
                     title=name,
                     score=round(min(1.0, score), 4),
-                    confidence=self._confidence(members[0].similarity),
+                    confidence=self._confidence(members[0]),
                     why=Why(
                         passage=refs[0].title,
                         reasons=[
@@ -313,10 +364,15 @@ class Matcher:
             reasons.append(Reason(code="terms", params={"terms": terms[:6]}))
         wanted_regions = {normalise_name(r) for r in query.regions}
         served = [r for r in record.get("regions", []) if normalise_name(r) in wanted_regions]
+        national = any(r in NATIONAL_REGIONS for r in payload.get("regions", []))
         if served:
             reasons.append(Reason(code="region", params={"regions": served}))
-        elif wanted_regions and any(r in NATIONAL_REGIONS for r in payload.get("regions", [])):
+        elif wanted_regions and national:
             reasons.append(Reason(code="region", params={"regions": ["national"]}))
+        elif payload["kind"] == "call" and record.get("regions"):
+            # Where a call is open is part of its eligibility, asked for or not.
+            regions = ["national"] if national else list(record["regions"])
+            reasons.append(Reason(code="region", params={"regions": regions}))
         wanted_groups = {normalise_name(t) for t in query.target_groups}
         groups = [g for g in record.get("target_groups", []) if normalise_name(g) in wanted_groups]
         if groups:
@@ -326,7 +382,7 @@ class Matcher:
             kind=payload["kind"],
             title=_title(record),
             score=round(min(1.0, cand.score), 4),
-            confidence=self._confidence(cand.similarity),
+            confidence=self._confidence(cand),
             url=record.get("url"),
             language=record.get("language"),
             organisation=record.get("organisation") or record.get("name"),
@@ -356,20 +412,65 @@ class Matcher:
                 )
         return item
 
-    def _confidence(self, similarity: float) -> Confidence:
+    def _confidence(self, cand: Scored) -> Confidence:
         if self.calibration is None:
             return "possible"
-        return self.calibration.classify(similarity)
+        return self.calibration.classify(cand.similarity, cand.score)
 
-    def _grade(self, result: MatchResult) -> None:
-        items = [*result.solutions, *result.peers, *result.funders]
-        if not items:
-            result.confidence = "weak"
-        else:
-            result.confidence = max(
-                (i.confidence for i in items), key=lambda c: _CONFIDENCE_ORDER[c]
-            )
-        result.no_good_match = result.confidence == "weak"
+    def _grade(self, result: MatchResult, pools: list[list[Scored]], top: int) -> None:
+        """The result's confidence is that of its best candidate on the first ``top`` ranks of
+        any pool behind a section (so "show more" pages are graded like the first page),
+        unless even the most similar of them is below the calibrated floor: then nothing
+        fits and every item is weak. Without a good match, each section keeps only its
+        ``weak_items`` best items."""
+        candidates = [cand for pool in pools for cand in pool[:top]]
+        best: Confidence = "weak"
+        for cand in candidates:
+            found = self._confidence(cand)
+            if _CONFIDENCE_ORDER[found] > _CONFIDENCE_ORDER[best]:
+                best = found
+        best_similarity = max((c.similarity for c in candidates), default=0.0)
+        if self.calibration is not None and self.calibration.nothing_fits(best_similarity):
+            best = "weak"
+        result.confidence = best
+        result.no_good_match = best == "weak"
+        if result.no_good_match:
+            keep = self.tuning.weak_items
+            result.solutions = result.solutions[:keep]
+            result.peers = result.peers[:keep]
+            result.funders = result.funders[:keep]
+            for item in (*result.solutions, *result.peers, *result.funders):
+                item.confidence = "weak"
+
+
+def _fuse(
+    t: MatchTuning,
+    dense: Sequence[Hit],
+    lexical: Sequence[Hit],
+    boosts: dict[str, float] | None = None,
+) -> list[Scored]:
+    """Weighted reciprocal-rank fusion; rank 1 in every weighted channel scores 1.0."""
+    k = t.rrf_k
+    found: dict[str, Scored] = {}
+    for channel, hits, weight in (
+        ("dense", dense, t.dense_weight),
+        ("lexical", lexical, t.lexical_weight),
+    ):
+        for rank, hit in enumerate(hits, start=1):
+            entry = found.get(hit.key)
+            if entry is None:
+                entry = found[hit.key] = Scored(hit.key, hit.payload, 0.0, 0.0, {})
+            entry.score += weight / (k + rank)
+            entry.ranks[channel] = rank
+            if channel == "dense":
+                entry.similarity = hit.score
+    # Normalise so that rank 1 in every channel scores 1.0.
+    best = sum(w for w in (t.dense_weight, t.lexical_weight) if w > 0) / (k + 1)
+    for entry in found.values():
+        entry.score = entry.score / best if best else 0.0
+        if boosts and entry.key in boosts:
+            entry.score = max(0.0, entry.score + boosts[entry.key])
+    return sorted(found.values(), key=lambda e: (-e.score, e.key))
 
 
 def _clean(text: str) -> str:

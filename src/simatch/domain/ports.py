@@ -85,6 +85,8 @@ class IndexMeta:
     schema_version: int = 1
     # How document lemmas and sparse indices were made; "" = not recorded (accept any).
     lexical: str = ""
+    # How stored dense vectors were transformed (LanguageCentring.signature); "" = raw.
+    dense: str = ""
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,7 @@ def meta_from_dict(raw: dict[str, Any], where: str) -> IndexMeta:
             dim=int(raw["dim"]),
             schema_version=int(raw.get("schema_version", 1)),
             lexical=str(raw.get("lexical", "")),
+            dense=str(raw.get("dense", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"unreadable index metadata in {where}: {exc}") from exc
@@ -158,6 +159,15 @@ def check_meta(stored: IndexMeta, wanted: IndexMeta, where: str) -> None:
         raise ConfigError(
             f"index {where} was built with text analysis {stored.lexical!r} but this process "
             f"uses {wanted.lexical!r}; set SIMATCH_LEMMATIZER to match, or rebuild the index",
+            {"stored": meta_to_dict(stored), "configured": meta_to_dict(wanted)},
+        )
+    if stored.dense != wanted.dense:
+        # Records were stored centred with other language means (or raw): dense scores of
+        # queries made now would be skewed by language. The embedding cache makes a rebuild cheap.
+        raise ConfigError(
+            f"index {where} stores dense vectors as {stored.dense or 'raw'!r} but this process "
+            f"uses {wanted.dense or 'raw'!r} (indexes/language_means.json changed); rebuild the "
+            "index (re-import the records; cached embeddings are reused)",
             {"stored": meta_to_dict(stored), "configured": meta_to_dict(wanted)},
         )
     if stored.schema_version != wanted.schema_version:

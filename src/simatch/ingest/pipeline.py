@@ -9,15 +9,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 from pydantic import ValidationError
 
+from simatch.domain.centring import LanguageCentring
 from simatch.domain.evidence import split_passages
 from simatch.domain.payload import build_payload
 from simatch.domain.ports import Embedder, IndexedDoc, TextAnalyzer, Vector
 from simatch.domain.records import KINDS, BaseRecord, parse_record
 from simatch.ingest.cache import EmbeddingCache, text_key
+from simatch.ingest.duplicates import DuplicateDetector
 from simatch.ingest.readers import RawRow
 from simatch.ingest.report import DuplicateFlag, IngestReport, Rejection
 
@@ -28,7 +31,16 @@ Progress = Callable[[int], None]
 class IngestSettings:
     batch_size: int = 64
     optimize_after: int = 1000  # rebuild the HNSW graph after a load this big
-    duplicate_threshold: float | None = None  # dense cosine at or above which records are flagged
+    # near-duplicate score (simatch.ingest.duplicates) from which records are flagged; None = off
+    duplicate_threshold: float | None = None
+
+
+class DuplicateSink(Protocol):
+    """Where flagged near-duplicates are kept for staff (``simatch duplicates``)."""
+
+    def replace(self, keys: Sequence[str], flags: Sequence[DuplicateFlag]) -> None:
+        """Forget earlier flags of these records and keep these."""
+        ...
 
 
 class Ingestor:
@@ -39,12 +51,16 @@ class Ingestor:
         analyzer: TextAnalyzer,
         cache: EmbeddingCache,
         settings: IngestSettings | None = None,
+        centring: LanguageCentring | None = None,
+        duplicates: DuplicateSink | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
         self.analyzer = analyzer
         self.cache = cache
         self.settings = settings or IngestSettings()
+        self.centring = centring  # records are stored centred per language (domain.centring)
+        self.duplicates = duplicates
 
     # -- validation -------------------------------------------------------------------------
 
@@ -116,7 +132,10 @@ class Ingestor:
         return report
 
     def delete(self, keys: Sequence[str]) -> int:
-        return int(self.index.delete(list(keys)))
+        removed = int(self.index.delete(list(keys)))
+        if self.duplicates is not None:
+            self.duplicates.replace(list(keys), [])  # a deleted record has no duplicates
+        return removed
 
     def _write(self, records: list[BaseRecord], report: IngestReport) -> None:
         hashes = {r.key: r.content_hash() for r in records}
@@ -130,18 +149,26 @@ class Ingestor:
                 record.language = self.analyzer.detect_language(record.search_text())  # type: ignore[assignment]
         texts = [r.search_text() for r in changed]
         vectors = self._embed(texts, report)
+        if self.centring is not None:
+            languages = [r.language or "fi" for r in changed]
+            vectors = list(self.centring.centre_documents(np.stack(vectors), languages))
         docs = [
             self._document(record, hashes[record.key], vector)
             for record, vector in zip(changed, vectors, strict=True)
         ]
-        if self.settings.duplicate_threshold is not None:
-            report.duplicates.extend(self._near_duplicates(docs))
         self.index.upsert(docs)
         for record in changed:
             if record.key in stored:
                 report.updated += 1
             else:
                 report.added += 1
+        threshold = self.settings.duplicate_threshold
+        if threshold is not None:
+            # After the upsert, so that twins within one batch find each other.
+            flags = DuplicateDetector(self.index, self.analyzer, threshold).check(changed)
+            report.duplicates.extend(flags)
+            if self.duplicates is not None:
+                self.duplicates.replace([r.key for r in changed], flags)
 
     def _embed(self, texts: list[str], report: IngestReport) -> list[Vector]:
         model = self.embedder.model_id
@@ -175,18 +202,3 @@ class Ingestor:
             sparse=sparse,
             payload=build_payload(record, content_hash, passages, terms),
         )
-
-    def _near_duplicates(self, docs: list[IndexedDoc]) -> list[DuplicateFlag]:
-        from simatch.domain.ports import SearchFilter
-
-        threshold = self.settings.duplicate_threshold or 1.0
-        flags: list[DuplicateFlag] = []
-        batch_keys = {d.key for d in docs}
-        for doc in docs:
-            kind = doc.payload["kind"]
-            for hit in self.index.search_dense(doc.dense, SearchFilter(kinds=(kind,)), 3):
-                if hit.key != doc.key and hit.key not in batch_keys and hit.score >= threshold:
-                    flags.append(
-                        DuplicateFlag(key=doc.key, other=hit.key, score=round(hit.score, 4))
-                    )
-        return flags

