@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic_settings import BaseSettings
 
 from simatch import config
@@ -23,6 +25,8 @@ def env_names(cls: type[BaseSettings]) -> list[tuple[str, str, str]]:
         alias = field.validation_alias
         env = alias if isinstance(alias, str) else f"{prefix}{name}".upper()
         default = field.get_default(call_default_factory=True)
+        if isinstance(default, Path) and default.is_relative_to(config.REPO_ROOT):
+            default = default.relative_to(config.REPO_ROOT)  # the same in every checkout
         shown = "–" if default is None else f"`{default}`"
         rows.append((env, shown, (field.description or "").replace("|", "\\|")))
     return rows
