@@ -28,6 +28,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from simatch.bots.bounded import run_bounded
 from simatch.bots.slack_blocks import ACTION_PREFIX, blocks, escape, fallback_text, plain_text
 from simatch.chat.engine import Engine
 from simatch.chat.replies import ActionEvent, Incoming, Reply, decode_action
@@ -203,14 +204,7 @@ class SlackBot:
             log.warning("could not answer in %s: %s", channel, exc)
 
     async def _run(self, func: Callable[[T], Reply | None], arg: T, text: str) -> Reply | None:
-        """The engine in a worker thread, bounded in time; an apology instead of silence."""
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(func, arg), self.timeout)
-        except TimeoutError:
-            log.error("the chat engine did not answer in %.0f s", self.timeout)
-        except Exception:
-            log.exception("the chat engine failed")
-        return self.engine.apology(text)
+        return await run_bounded(self.engine, func, arg, text, self.timeout)
 
     async def _post(
         self, client: AsyncWebClient, channel: str, thread: str | None, reply: Reply, user: str

@@ -10,7 +10,6 @@ route and the API are untouched.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import logging
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from microsoft_agents.hosting.core.authorization import (
 from microsoft_agents.hosting.core.authorization.connection_manager import ConnectionManager
 from microsoft_agents.hosting.fastapi import CloudAdapter, jwt_authorization_decorator
 
+from simatch.bots.bounded import run_bounded
 from simatch.bots.teams_cards import (
     CARD_CONTENT_TYPE,
     card,
@@ -85,13 +85,7 @@ class SimatchAgent(ActivityHandler):  # type: ignore[misc]
             await turn_context.send_activity(to_activity(self.engine.welcome()))
 
     async def _run(self, func: Callable[[T], Reply | None], arg: T, text: str = "") -> Reply | None:
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(func, arg), self.timeout)
-        except TimeoutError:
-            log.error("the chat engine did not answer in %.0f s", self.timeout)
-        except Exception:
-            log.exception("the chat engine failed")
-        return self.engine.apology(text)
+        return await run_bounded(self.engine, func, arg, text, self.timeout)
 
 
 def auth_configuration(settings: TeamsSettings) -> AgentAuthConfiguration:
