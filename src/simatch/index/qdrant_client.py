@@ -4,6 +4,10 @@ IndexMeta lives in a side collection ``<collection>__meta`` holding one point (i
 payload is the meta. It uses only APIs every server version has, and works the same in
 qdrant-client's local mode (collection-level ``metadata`` would need server 1.16+).
 
+The main collection keeps the vectors and the schema's search fields; each record's whole
+payload lives in ``<collection>__content`` under the same point id, written first and
+deleted last, so that a search never finds a point without its content.
+
 Every call goes through ``_backend_errors``: network failures and 5xx answers become
 ``BackendUnavailable`` (HTTP 503), so the API can answer and recover by itself, since the
 client reconnects on the next request once the server is back.
@@ -40,6 +44,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _META_POINT = 0
+_SIDE_VECTOR = [1.0]
 
 
 @contextlib.contextmanager
@@ -87,6 +92,7 @@ class ServerIndex:
         self._client = client
         self.collection = collection
         self.meta_collection = f"{collection}__meta"
+        self.content_collection = f"{collection}__content"
         self._schema = schema
         self._meta: IndexMeta | None = None
         opts = client.init_options
@@ -113,6 +119,8 @@ class ServerIndex:
             )
         else:
             self._write_meta(meta)  # first, as in EdgeIndex: never points of unknown origin
+        if not self._client.collection_exists(self.content_collection):
+            self._create_side(self.content_collection)
         if not has_main:
             self._create(meta.dim)
         self._meta = meta
@@ -140,6 +148,13 @@ class ServerIndex:
             return
         dim = self._require_meta().dim
         points = [self._point(doc, dim) for doc in docs]
+        contents = [
+            models.PointStruct(
+                id=point_id(doc.key), vector=_SIDE_VECTOR, payload={**doc.payload, "key": doc.key}
+            )
+            for doc in docs
+        ]
+        self._client.upsert(self.content_collection, points=contents, wait=True)
         self._client.upsert(self.collection, points=points, wait=True)
 
     @_guarded
@@ -148,13 +163,20 @@ class ServerIndex:
         if existing:
             selector = models.PointIdsList(points=existing)
             self._client.delete(self.collection, points_selector=selector, wait=True)
+        # Also ids without a search point: content left by an interrupted upsert.
+        ids: list[models.ExtendedPointId] = [point_id(k) for k in dict.fromkeys(keys)]
+        if ids:
+            selector = models.PointIdsList(points=ids)
+            self._client.delete(self.content_collection, points_selector=selector, wait=True)
         return len(existing)
 
     # -- reads -----------------------------------------------------------------------------
 
     @_guarded
     def get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        payloads = (r.payload or {} for r in self._retrieve(keys, with_payload=True))
+        # Only keys with a search point exist: content without one is an interrupted write.
+        present = self._retrieve(keys, with_payload=False)
+        payloads = self._contents([r.id for r in present]).values()
         return {str(p["key"]): p for p in payloads if "key" in p}
 
     @_guarded
@@ -187,7 +209,8 @@ class ServerIndex:
             with_payload=True,
             with_vectors=False,
         )
-        hits = [hit(r.payload, 0.0) for r in records]
+        full = self._contents([r.id for r in records])
+        hits = [hit(full.get(str(r.id)) or r.payload, 0.0) for r in records]
         return hits, (str(next_id) if next_id is not None else None)
 
     @_guarded
@@ -219,6 +242,14 @@ class ServerIndex:
             self.collection, ids=ids, with_payload=with_payload, with_vectors=False
         )
 
+    def _contents(self, ids: Sequence[models.ExtendedPointId]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        records = self._client.retrieve(
+            self.content_collection, ids=list(ids), with_payload=True, with_vectors=False
+        )
+        return {str(r.id): dict(r.payload) for r in records if r.payload}
+
     def _require_meta(self) -> IndexMeta:
         if self._meta is None:
             raise BackendUnavailable(f"index {self.collection!r} is not open")
@@ -231,7 +262,7 @@ class ServerIndex:
             vectors[self._schema.sparse_name] = models.SparseVector(
                 indices=list(doc.sparse.indices), values=list(doc.sparse.values)
             )
-        payload = {**doc.payload, "key": doc.key}
+        payload = self._schema.search_payload({**doc.payload, "key": doc.key})
         return models.PointStruct(id=point_id(doc.key), vector=vectors, payload=payload)
 
     def _read_meta(self) -> IndexMeta | None:
@@ -244,13 +275,15 @@ class ServerIndex:
 
     def _write_meta(self, meta: IndexMeta) -> None:
         if not self._client.collection_exists(self.meta_collection):
-            # A 1-d dummy vector: the plainest shape that local mode and any server accept.
-            self._client.create_collection(
-                self.meta_collection,
-                vectors_config=models.VectorParams(size=1, distance=models.Distance.DOT),
-            )
-        point = models.PointStruct(id=_META_POINT, vector=[1.0], payload=meta_to_dict(meta))
+            self._create_side(self.meta_collection)
+        point = models.PointStruct(id=_META_POINT, vector=_SIDE_VECTOR, payload=meta_to_dict(meta))
         self._client.upsert(self.meta_collection, points=[point], wait=True)
+
+    def _create_side(self, name: str) -> None:
+        # A 1-d dummy vector: the plainest shape that local mode and any server accept.
+        self._client.create_collection(
+            name, vectors_config=models.VectorParams(size=1, distance=models.Distance.DOT)
+        )
 
     def _create(self, dim: int) -> None:
         s, h, o = self._schema, self._schema.hnsw, self._schema.optimizers

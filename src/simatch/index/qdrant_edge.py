@@ -2,8 +2,12 @@
 
 Layout under ``path``::
 
-    meta.json   IndexMeta (model id, dim, schema version), written before the shard
-    shard/      the EdgeShard (segments + WAL)
+    meta.json   IndexMeta (model id, dim, schema version), written before the shards
+    shard/      the search shard: vectors and the schema's search fields (segments + WAL)
+    content/    a vectorless shard: each record's whole payload, under the same point id
+
+Writes go to ``content/`` first and leave ``shard/`` last, deletes the other way round, so
+a search never finds a point whose content is missing.
 
 Concurrency: the shard has its own internal locks, and concurrent query + update from
 several threads was checked to work (2 reader threads searching while a writer upserted
@@ -55,12 +59,17 @@ class EdgeIndex:
         self._path = Path(path)
         self._schema = schema
         self._shard: qe.EdgeShard | None = None
+        self._content: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
         self._lock = threading.RLock()
 
     @property
     def shard_path(self) -> Path:
         return self._path / "shard"
+
+    @property
+    def content_path(self) -> Path:
+        return self._path / "content"
 
     @property
     def meta_path(self) -> Path:
@@ -86,31 +95,38 @@ class EdgeIndex:
                 # Written first: a crash before the shard exists leaves meta + no shard,
                 # which the next open completes, never a shard of unknown origin.
                 self._write_meta(meta)
-            config = self._config(meta.dim)
+            content = self._load_or_create(self.content_path, _content_config())
             try:
-                if has_shard:
-                    # Passing the config re-checks vector compatibility and applies changed
-                    # HNSW/optimizer settings from collection.json.
-                    shard = qe.EdgeShard.load(str(self.shard_path), config)
-                else:
-                    shard = qe.EdgeShard.create(str(self.shard_path), config)
-            except Exception as exc:  # the binding raises plain Exception
-                if "WAL" in str(exc):
-                    raise BackendUnavailable(
-                        f"index {self._path} is open in another process (one process per "
-                        f"shard): {exc}"
-                    ) from exc
-                raise ConfigError(f"cannot open index {self._path}: {exc}") from exc
+                shard = self._load_or_create(self.shard_path, self._config(meta.dim))
+            except BaseException:
+                content.close()
+                raise
             self._ensure_payload_indexes(shard)
             shard.flush()
-            self._shard, self._meta = shard, meta
+            self._shard, self._content, self._meta = shard, content, meta
+
+    def _load_or_create(self, path: Path, config: qe.EdgeConfig) -> qe.EdgeShard:
+        try:
+            if path.is_dir() and any(path.iterdir()):
+                # Passing the config re-checks vector compatibility and applies changed
+                # HNSW/optimizer settings from collection.json.
+                return qe.EdgeShard.load(str(path), config)
+            return qe.EdgeShard.create(str(path), config)
+        except Exception as exc:  # the binding raises plain Exception
+            if "WAL" in str(exc):
+                raise BackendUnavailable(
+                    f"index {self._path} is open in another process (one process per shard): {exc}"
+                ) from exc
+            raise ConfigError(f"cannot open index {self._path}: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:
-            shard, self._shard = self._shard, None
-            if shard is not None:
-                shard.flush()
-                shard.close()
+            shards = (self._shard, self._content)
+            self._shard = self._content = None
+            for shard in shards:
+                if shard is not None:
+                    shard.flush()
+                    shard.close()
 
     def ping(self) -> bool:
         return self._shard is not None
@@ -128,27 +144,40 @@ class EdgeIndex:
             return
         dim = self._require_meta().dim
         points = [self._point(doc, dim) for doc in docs]
+        contents = [
+            qe.Point(point_id(doc.key), {}, {**doc.payload, "key": doc.key}) for doc in docs
+        ]
         with self._lock:
-            shard = self._open_shard()
+            shard, content = self._open_shard(), self._open_content()
+            content.update(qe.UpdateOperation.upsert_points(contents))
             shard.update(qe.UpdateOperation.upsert_points(points))
             # The WAL already survives a killed process; flush persists segments too, so
             # a restart does not replay the WAL. It costs about 3 ms per 64-point batch.
+            content.flush()
             shard.flush()
 
     def delete(self, keys: Sequence[str]) -> int:
         with self._lock:
             shard = self._open_shard()
+            content = self._open_content()
             existing = [r.id for r in self._retrieve(shard, keys, with_payload=False)]
             if existing:
                 shard.update(qe.UpdateOperation.delete_points(existing))
                 shard.flush()
+            # Also ids without a search point: content left by an interrupted upsert.
+            ids: list[qe.PointId] = [point_id(k) for k in dict.fromkeys(keys)]
+            if ids:
+                content.update(qe.UpdateOperation.delete_points(ids))
+                content.flush()
             return len(existing)
 
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        records = self._retrieve(self._open_shard(), keys, with_payload=True)
-        return {str(p["key"]): p for p in (r.payload or {} for r in records) if "key" in p}
+        # Only keys with a search point exist: content without one is an interrupted write.
+        present = self._retrieve(self._open_shard(), keys, with_payload=False)
+        payloads = self._contents([r.id for r in present]).values()
+        return {str(p["key"]): p for p in payloads if "key" in p}
 
     def hashes(self, keys: Sequence[str]) -> dict[str, str]:
         selector = qe.PayloadSelector.Include(["key", "content_hash"])
@@ -181,7 +210,8 @@ class EdgeIndex:
         )
         # Edge scrolls in point-id order: stable, and the next id is a natural cursor.
         records, next_id = self._open_shard().scroll(request)
-        hits = [hit(r.payload, 0.0) for r in records]
+        full = self._contents([r.id for r in records])
+        hits = [hit(full.get(str(r.id)) or r.payload, 0.0) for r in records]
         return hits, (str(next_id) if next_id is not None else None)
 
     def count(self, flt: SearchFilter | None = None) -> int:
@@ -212,6 +242,18 @@ class EdgeIndex:
             raise BackendUnavailable(f"index {self._path} is not open")
         return shard
 
+    def _contents(self, ids: Sequence[qe.PointId]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        records = self._open_content().retrieve(list(ids), with_payload=True, with_vector=False)
+        return {str(r.id): r.payload for r in records if r.payload}
+
+    def _open_content(self) -> qe.EdgeShard:
+        content = self._content
+        if content is None:
+            raise BackendUnavailable(f"index {self._path} is not open")
+        return content
+
     def _require_meta(self) -> IndexMeta:
         if self._meta is None:
             raise BackendUnavailable(f"index {self._path} is not open")
@@ -224,7 +266,8 @@ class EdgeIndex:
             vectors[self._schema.sparse_name] = qe.SparseVector(
                 list(doc.sparse.indices), list(doc.sparse.values)
             )
-        return qe.Point(point_id(doc.key), vectors, {**doc.payload, "key": doc.key})
+        payload = self._schema.search_payload({**doc.payload, "key": doc.key})
+        return qe.Point(point_id(doc.key), vectors, payload)
 
     def _config(self, dim: int) -> qe.EdgeConfig:
         s, h, o = self._schema, self._schema.hnsw, self._schema.optimizers
@@ -272,6 +315,11 @@ class EdgeIndex:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.meta_path)  # atomic: never a half-written meta.json
+
+
+def _content_config() -> qe.EdgeConfig:
+    # An edge shard needs some vector; points here carry none.
+    return qe.EdgeConfig(sparse_vectors={"none": qe.EdgeSparseVectorParams()})
 
 
 def edge_filter(flt: SearchFilter | None) -> qe.Filter | None:

@@ -50,12 +50,20 @@ class CollectionSchema:
     sparse_modifier: str
     # field name -> type, in file order (both backends create them in this order)
     payload_indexes: tuple[tuple[str, str], ...]
+    # The payload fields stored beside the vectors and returned by searches. The whole
+    # payload lives in a content store under the same point id and is read only for the
+    # few records a match shows: reading ~6 KB payloads for every candidate cost more than
+    # the searches themselves (benchmarks/README.md).
+    search_fields: tuple[str, ...]
     hnsw: HnswSettings
     optimizers: OptimizerSettings
 
     @property
     def indexed_fields(self) -> dict[str, str]:
         return dict(self.payload_indexes)
+
+    def search_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {f: payload[f] for f in self.search_fields if f in payload}
 
 
 def load_schema(path: Path | None = None) -> CollectionSchema:
@@ -80,6 +88,7 @@ def _parse(raw: dict[str, Any]) -> CollectionSchema:
         for name, kind in dict(raw["payload_indexes"]).items()
     )
     hnsw, opt = raw["hnsw"], raw["optimizers"]
+    search_fields = tuple(_name("search_fields", f) for f in raw["search_fields"])
     schema = CollectionSchema(
         schema_version=_positive("schema_version", raw["schema_version"]),
         dense_name=_name("dense.name", dense["name"]),
@@ -87,6 +96,7 @@ def _parse(raw: dict[str, Any]) -> CollectionSchema:
         sparse_name=_name("sparse.name", sparse["name"]),
         sparse_modifier=modifier,
         payload_indexes=indexes,
+        search_fields=search_fields,
         hnsw=HnswSettings(
             m=_positive("hnsw.m", hnsw["m"]),
             ef_construct=_positive("hnsw.ef_construct", hnsw["ef_construct"]),
@@ -115,6 +125,10 @@ def _parse(raw: dict[str, Any]) -> CollectionSchema:
     if schema.indexed_fields.get("key") != "keyword":
         # Both backends filter by key (SearchFilter.keys); without the index that is a scan.
         raise ValueError("payload_indexes must index 'key' as keyword")
+    unsearchable = [f for f, _ in indexes if f not in search_fields]
+    if unsearchable:
+        # Filters run on the search store: an indexed field must be stored there.
+        raise ValueError(f"payload_indexes {unsearchable} must also be in search_fields")
     return schema
 
 

