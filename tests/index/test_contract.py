@@ -193,9 +193,7 @@ def test_sparse_idf_rare_term_outranks_common(index: VectorIndex) -> None:
     assert {h.key for h in hits} == ALL  # every record has one of the two terms
 
 
-def test_search_hits_carry_search_fields_only(
-    index: VectorIndex, schema: CollectionSchema
-) -> None:
+def test_search_hits_carry_search_fields_only(index: VectorIndex, schema: CollectionSchema) -> None:
     dense = index.search_dense(unit(3), SearchFilter(), limit=len(ALL))
     sparse = index.search_sparse(SparseVector([RARE], [1.0]), SearchFilter(), 10)
     for hit in [*dense, *sparse]:
