@@ -205,6 +205,16 @@ def test_search_hits_carry_search_fields_only(index: VectorIndex, schema: Collec
     assert whole["record"] == {"title": dense[0].key} and whole["terms"] == []
 
 
+def test_search_sees_updates_and_deletes(index: VectorIndex) -> None:
+    query = SparseVector([RARE], [1.0])
+    assert index.search_sparse(query, SearchFilter(), 10)[0].payload["regions"] == ["lappi"]
+    index.upsert([make_doc("need:1", 3, {RARE: 1.0}, regions=["kainuu"], organisation="x")])
+    (found,) = index.search_sparse(query, SearchFilter(), 10)
+    assert found.payload["regions"] == ["kainuu"] and found.payload["organisation"] == "x"
+    index.delete(["need:1"])
+    assert index.search_sparse(query, SearchFilter(), 10) == []
+
+
 def test_scroll_returns_whole_payloads(index: VectorIndex) -> None:
     page, _ = index.scroll(SearchFilter(), limit=len(ALL))
     assert {h.key for h in page} == ALL

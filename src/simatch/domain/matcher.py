@@ -80,6 +80,10 @@ class Scored:
 
 
 ChannelSearch = Callable[[SearchFilter, int], list[Hit]]
+# (score, organisation, members best first)
+PeerGroup = tuple[float, str, list[Scored]]
+# (score, id or slug, an open call or (funder name, innovations it funded))
+FunderEntry = tuple[float, str, "Scored | tuple[str, list[Scored]]"]
 
 
 class Matcher:
@@ -149,17 +153,25 @@ class Matcher:
             others = []
         innovations = [c for c in others if c.payload["kind"] == "innovation"]
         calls: list[Scored] = []
-        if "solutions" in want:
-            shown = self._hydrate(innovations[query.offset : top])
-            result.solutions = [self._item(c, weights, query, today) for c in shown]
-        if "peers" in want:
-            result.peers = self._peers(others, weights, query, today, slice(query.offset, top))
         if "funders" in want:
             calls = self._retrieve(
                 search_vector, terms, _replace(base, kinds=("call",), open_on=today), pool, boosts
             )
-            window = slice(query.offset, top)
-            result.funders = self._funders(calls, others, weights, query, today, window)
+        # Pick what each section shows, read those records whole in one go, then explain them.
+        window = slice(query.offset, top)
+        solutions = innovations[window] if "solutions" in want else []
+        peers = self._peer_groups(others)[window] if "peers" in want else []
+        funders = self._funder_entries(calls, others)[window] if "funders" in want else []
+        self._hydrate(
+            [
+                *solutions,
+                *(m for _, _, members in peers for m in members if m is members[0] or _is_actor(m)),
+                *(entry for _, _, entry in funders if isinstance(entry, Scored)),
+            ]
+        )
+        result.solutions = [self._item(c, weights, query, today) for c in solutions]
+        result.peers = self._peer_items(peers, weights, query, today)
+        result.funders = self._funder_items(funders, weights, query, today)
 
         pools = []
         if "solutions" in want or "funders" in want:
@@ -244,9 +256,8 @@ class Matcher:
 
     # -- sections ---------------------------------------------------------------------------
 
-    def _peers(
-        self, candidates: list[Scored], weights: Any, query: Query, today: date, window: slice
-    ) -> list[MatchItem]:
+    @staticmethod
+    def _peer_groups(candidates: list[Scored]) -> list[PeerGroup]:
         groups: dict[str, list[Scored]] = {}
         for cand in candidates:
             org = cand.payload.get("organisation")
@@ -262,11 +273,12 @@ class Matcher:
             ),
             key=lambda g: (-g[0], g[1]),
         )
+        return ranked
+
+    def _peer_items(
+        self, shown: list[PeerGroup], weights: Any, query: Query, today: date
+    ) -> list[MatchItem]:
         peers: list[MatchItem] = []
-        shown = ranked[window]  # explanations only for what is shown
-        self._hydrate(
-            m for _, _, members in shown for m in members if m is members[0] or _is_actor(m)
-        )
         for score, _, members in shown:
             lead = members[0]
             actor = next((m for m in members if _is_actor(m)), None)
@@ -296,33 +308,26 @@ class Matcher:
             peers.append(item)
         return peers
 
-    def _funders(
-        self,
-        calls: list[Scored],
-        others: list[Scored],
-        weights: Any,
-        query: Query,
-        today: date,
-        window: slice,
-    ) -> list[MatchItem]:
+    def _funder_entries(self, calls: list[Scored], others: list[Scored]) -> list[FunderEntry]:
         # Funders of the most similar innovations are funders of "this kind of work".
         funded: dict[str, tuple[str, list[Scored]]] = {}
         top_innovations = [c for c in others if c.payload["kind"] == "innovation"]
         for cand in top_innovations[: self.tuning.funders_from_top]:
             for funder in cand.payload.get("funders") or []:
                 funded.setdefault(normalise_name(funder), (funder, []))[1].append(cand)
-        entries: list[tuple[float, str, Scored | tuple[str, list[Scored]]]] = [
-            (c.score, c.payload["id"], c) for c in calls
-        ]
+        entries: list[FunderEntry] = [(c.score, c.payload["id"], c) for c in calls]
         for name, members in funded.values():
             # Ranked a little below an open call of equal relevance: a call can be applied to now.
             best = max(m.score for m in members)
             score = 0.85 * best * (1 + 0.05 * min(2, len(members) - 1)) / 1.1
             entries.append((score, _slug(name), (name, members)))
         entries.sort(key=lambda e: (-e[0], e[1]))
+        return entries
+
+    def _funder_items(
+        self, shown: list[FunderEntry], weights: Any, query: Query, today: date
+    ) -> list[MatchItem]:
         items: list[MatchItem] = []
-        shown = entries[window]  # explanations only for what is shown
-        self._hydrate(entry for _, _, entry in shown if isinstance(entry, Scored))
         for score, slug, entry in shown:
             if isinstance(entry, Scored):
                 items.append(self._item(entry, weights, query, today))

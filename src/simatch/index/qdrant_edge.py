@@ -9,6 +9,10 @@ Layout under ``path``::
 Writes go to ``content/`` first and leave ``shard/`` last, deletes the other way round, so
 a search never finds a point whose content is missing.
 
+Searches ask the engine for ids and scores only and take the search fields from a map in
+memory (filled on first sight, kept current by this object's own writes; only this process
+can write the shard). Turning each hit's payload into Python cost more than the search.
+
 Concurrency: the shard has its own internal locks, and concurrent query + update from
 several threads was checked to work (2 reader threads searching while a writer upserted
 64-point batches: no errors). The RLock here only serialises our *writes*, because
@@ -62,6 +66,8 @@ class EdgeIndex:
         self._content: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
         self._lock = threading.RLock()
+        self._fields: dict[str, dict[str, Any]] = {}  # point id -> search fields
+        self._writes = 0  # bumped by every write: a fill that raced one is not kept
 
     @property
     def shard_path(self) -> Path:
@@ -123,6 +129,7 @@ class EdgeIndex:
         with self._lock:
             shards = (self._shard, self._content)
             self._shard = self._content = None
+            self._fields = {}
             for shard in shards:
                 if shard is not None:
                     shard.flush()
@@ -144,6 +151,7 @@ class EdgeIndex:
             return
         dim = self._require_meta().dim
         points = [self._point(doc, dim) for doc in docs]
+        fresh = {str(point.id): point.payload or {} for point in points}
         contents = [
             qe.Point(point_id(doc.key), {}, {**doc.payload, "key": doc.key}) for doc in docs
         ]
@@ -155,6 +163,8 @@ class EdgeIndex:
             # a restart does not replay the WAL. It costs about 3 ms per 64-point batch.
             content.flush()
             shard.flush()
+            self._writes += 1
+            self._fields.update(fresh)
 
     def delete(self, keys: Sequence[str]) -> int:
         with self._lock:
@@ -169,14 +179,23 @@ class EdgeIndex:
             if ids:
                 content.update(qe.UpdateOperation.delete_points(ids))
                 content.flush()
+            self._writes += 1
+            for pid in ids:
+                self._fields.pop(str(pid), None)
             return len(existing)
 
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         # Only keys with a search point exist: content without one is an interrupted write.
-        present = self._retrieve(self._open_shard(), keys, with_payload=False)
-        payloads = self._contents([r.id for r in present]).values()
+        ids = [point_id(k) for k in dict.fromkeys(keys)]
+        present = [i for i in ids if i in self._fields]
+        unknown: list[qe.PointId] = [i for i in ids if i not in self._fields]
+        if unknown:
+            shard = self._open_shard()
+            found = shard.retrieve(unknown, with_payload=False, with_vector=False)
+            present += [str(r.id) for r in found]
+        payloads = self._contents(present).values()
         return {str(p["key"]): p for p in payloads if "key" in p}
 
     def hashes(self, keys: Sequence[str]) -> dict[str, str]:
@@ -222,9 +241,27 @@ class EdgeIndex:
 
     def _query(self, query: qe.Query, flt: SearchFilter, limit: int) -> list[Hit]:
         request = qe.QueryRequest(
-            limit=limit, query=query, filter=edge_filter(flt), with_payload=True, with_vector=False
+            limit=limit, query=query, filter=edge_filter(flt), with_payload=False, with_vector=False
         )
-        return [hit(p.payload, p.score) for p in self._open_shard().query(request)]
+        shard = self._open_shard()
+        points = shard.query(request)
+        fields = self._fields
+        missing = [p.id for p in points if str(p.id) not in fields]
+        if missing:
+            fields = {**fields, **self._fill(shard, missing)}
+        return [hit(fields[str(p.id)], p.score) for p in points if str(p.id) in fields]
+
+    def _fill(self, shard: qe.EdgeShard, ids: list[qe.PointId]) -> dict[str, dict[str, Any]]:
+        writes = self._writes
+        found = {
+            str(r.id): r.payload
+            for r in shard.retrieve(ids, with_payload=True, with_vector=False)
+            if r.payload
+        }
+        with self._lock:
+            if writes == self._writes and self._shard is shard:
+                self._fields.update(found)
+        return found
 
     @staticmethod
     def _retrieve(
