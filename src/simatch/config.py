@@ -115,6 +115,9 @@ class MatchSettings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="RRF constant k.")
     candidates: int = Field(60, ge=5, le=1000, description="Candidates per channel and pool.")
     max_text_chars: int = Field(4000, ge=10, description="Longest query text (422 above).")
+    match_concurrency: int = Field(
+        0, ge=0, le=256, description="Matches computed at once (others wait); 0 = CPU count."
+    )
     calibration_file: Path | None = Field(None, description="Default: indexes/calibration.json.")
     centre_languages: bool = Field(
         True,

@@ -203,6 +203,7 @@ class Container:
                 calibration=self.calibration,
                 feedback=self.feedback if self.feedback is not None else self.feedback_store,
                 centring=self.centring,
+                concurrency=self.settings.match.match_concurrency or None,
             ),
         )
 

@@ -14,6 +14,8 @@ from rich.console import Console
 from simatch.errors import BackendUnavailable, SimatchError
 from simatch.wiring import Container
 
+SWITCH_INTERVAL_S = 0.0002
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -44,6 +46,10 @@ def serve(
     # oversubscribing them with two OpenMP threads each. Read when the model first loads,
     # so it must be set before; an explicit OMP_NUM_THREADS wins.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # Native work (embedding, index) hands the GIL back and forth many times per request;
+    # with the default 5 ms switch interval each hand-back can wait that long behind a
+    # thread running Python, and concurrent requests slow each other down manyfold.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     box = _container()
     settings = box.settings.api
     configure_logging(settings)

@@ -17,7 +17,9 @@ at most ``MatchTuning.weak_items`` items per section instead of padding the list
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -97,6 +99,7 @@ class Matcher:
         feedback: FeedbackBoosts | None = None,
         today: Callable[[], date] = date.today,
         centring: LanguageCentring | None = None,
+        concurrency: int | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
@@ -106,6 +109,10 @@ class Matcher:
         self.feedback = feedback
         self._today = today
         self.centring = centring
+        # A match is CPU-bound and mostly in native code that runs one thread per call: more
+        # matches at once than cores only add GIL hand-offs and cache misses, so the rest
+        # wait their turn (measured in benchmarks/README.md, HTTP API load).
+        self._slots = threading.BoundedSemaphore(concurrency or os.cpu_count() or 1)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -118,6 +125,10 @@ class Matcher:
         The vector returned is the model's own (not centred), so that feedback similarity
         stays comparable across changes of the language means.
         """
+        with self._slots:
+            return self._match(query)
+
+    def _match(self, query: Query) -> tuple[MatchResult, Vector]:
         text = self._check(query)
         today = query.today or self._today()
         detected = self.analyzer.detect_language(text)

@@ -56,31 +56,30 @@ class _Encoder:
         h, ff = cfg.hidden, cfg.ffn
         self.pos = t(model.floats("emb.pos", (cfg.max_positions, h)))
         self.type0 = t(model.floats("emb.type", (cfg.type_vocab, h))[0])
-        self.ln = (t(model.floats("emb.ln.w", (h,))), t(model.floats("emb.ln.b", (h,))))
-        self.layers = []
+        self.norm = [t(model.floats("emb.ln.w", (h,))), t(model.floats("emb.ln.b", (h,)))]
+        self.layers: list[list[Any]] = []
         for i in range(cfg.layers):
             q, k, v = (model.q4_matrix(f"l{i}.{n}.w", h, h) for n in ("q", "k", "v"))
             qkv_b = np.concatenate([model.floats(f"l{i}.{n}.b", (h,)) for n in ("q", "k", "v")])
             self.layers.append(
-                {
-                    "qkv_w": w(np.concatenate([q, k, v])),
-                    "qkv_b": w(qkv_b),
-                    "ao_w": w(model.q4_matrix(f"l{i}.ao.w", h, h)),
-                    "ao_b": w(model.floats(f"l{i}.ao.b", (h,))),
-                    "aln": (
-                        t(model.floats(f"l{i}.aln.w", (h,))),
-                        t(model.floats(f"l{i}.aln.b", (h,))),
-                    ),
-                    "fi_w": w(model.q4_matrix(f"l{i}.fi.w", ff, h)),
-                    "fi_b": w(model.floats(f"l{i}.fi.b", (ff,))),
-                    "fo_w": w(model.q4_matrix(f"l{i}.fo.w", h, ff)),
-                    "fo_b": w(model.floats(f"l{i}.fo.b", (h,))),
-                    "oln": (
-                        t(model.floats(f"l{i}.oln.w", (h,))),
-                        t(model.floats(f"l{i}.oln.b", (h,))),
-                    ),
-                }
+                [
+                    w(np.concatenate([q, k, v])),
+                    w(qkv_b),
+                    w(model.q4_matrix(f"l{i}.ao.w", h, h)),
+                    w(model.floats(f"l{i}.ao.b", (h,))),
+                    t(model.floats(f"l{i}.aln.w", (h,))),
+                    t(model.floats(f"l{i}.aln.b", (h,))),
+                    w(model.q4_matrix(f"l{i}.fi.w", ff, h)),
+                    w(model.floats(f"l{i}.fi.b", (ff,))),
+                    w(model.q4_matrix(f"l{i}.fo.w", h, ff)),
+                    w(model.floats(f"l{i}.fo.b", (h,))),
+                    t(model.floats(f"l{i}.oln.w", (h,))),
+                    t(model.floats(f"l{i}.oln.b", (h,))),
+                ]
             )
+        from simatch.embeddings.e5_script import scripted
+
+        self._encode = scripted()
 
     def _word_vectors(self, ids: np.ndarray) -> Any:
         # The 250k-row table stays 4-bit; only the rows in use are decoded.
@@ -88,38 +87,28 @@ class _Encoder:
         rows = (ids[:, None] * n + np.arange(n)[None, :]).reshape(-1)
         return self.torch.from_numpy(dequantize_q4(self._word_blocks[rows], len(ids), n * 32))
 
-    def _linear(self, x: Any, weight: Any, bias: Any) -> Any:
-        y = self.torch.nn.functional.linear(x.to(self.wdtype), weight, bias)
-        return y.float()
-
     def forward(self, batch: list[list[int]]) -> Any:
         """Mean-pooled hidden states [len(batch), hidden] for token id lists (with specials)."""
-        torch, cfg = self.torch, self.cfg
-        fn = torch.nn.functional
+        cfg = self.cfg
         b, length, h = len(batch), max(len(s) for s in batch), cfg.hidden
         ids = np.zeros((b, length), dtype=np.int64)
-        mask = np.zeros((b, length), dtype=bool)
+        keep = np.zeros((b, length), dtype=np.float32)
         for i, seq in enumerate(batch):
             ids[i, : len(seq)] = seq
-            mask[i, : len(seq)] = True
+            keep[i, : len(seq)] = 1.0
         x = self._word_vectors(ids.reshape(-1)).view(b, length, h)
         x = x + self.pos[:length] + self.type0
-        x = fn.layer_norm(x, (h,), *self.ln, cfg.eps)
-        keep = torch.from_numpy(mask)
-        attn_mask = keep[:, None, None, :] if b > 1 else None
-        heads, hd = cfg.heads, h // cfg.heads
-        for ly in self.layers:
-            qkv = self._linear(x, ly["qkv_w"], ly["qkv_b"]).view(b, length, 3, heads, hd)
-            q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-            ctx = fn.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
-            ctx = ctx.transpose(1, 2).reshape(b, length, h)
-            attended = self._linear(ctx, ly["ao_w"], ly["ao_b"])
-            x = fn.layer_norm(x + attended, (h,), *ly["aln"], cfg.eps)
-            mid = fn.gelu(self._linear(x, ly["fi_w"], ly["fi_b"]))
-            out = self._linear(mid, ly["fo_w"], ly["fo_b"])
-            x = fn.layer_norm(x + out, (h,), *ly["oln"], cfg.eps)
-        weights = keep.to(x.dtype)[:, :, None]
-        return (x * weights).sum(1) / weights.sum(1)
+        masked = bool((keep == 0).any())
+        return self._encode(
+            x,
+            self.torch.from_numpy(keep),
+            masked,
+            self.norm,
+            self.layers,
+            cfg.heads,
+            cfg.eps,
+            self.wdtype,
+        )
 
 
 class E5TorchEmbedder:

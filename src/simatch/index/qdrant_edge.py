@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,8 @@ class EdgeIndex:
         self._content: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
         self._lock = threading.RLock()
-        self._fields: dict[str, dict[str, Any]] = {}  # point id -> search fields
+        # point id (as the engine returns it: a UUID) -> search fields
+        self._fields: dict[uuid.UUID, dict[str, Any]] = {}
         self._writes = 0  # bumped by every write: a fill that raced one is not kept
 
     @property
@@ -151,7 +153,7 @@ class EdgeIndex:
             return
         dim = self._require_meta().dim
         points = [self._point(doc, dim) for doc in docs]
-        fresh = {str(point.id): point.payload or {} for point in points}
+        fresh = {_uuid(point.id): point.payload or {} for point in points}
         contents = [
             qe.Point(point_id(doc.key), {}, {**doc.payload, "key": doc.key}) for doc in docs
         ]
@@ -181,7 +183,7 @@ class EdgeIndex:
                 content.flush()
             self._writes += 1
             for pid in ids:
-                self._fields.pop(str(pid), None)
+                self._fields.pop(_uuid(pid), None)
             return len(existing)
 
     # -- reads -----------------------------------------------------------------------------
@@ -189,8 +191,8 @@ class EdgeIndex:
     def get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         # Only keys with a search point exist: content without one is an interrupted write.
         ids = [point_id(k) for k in dict.fromkeys(keys)]
-        present = [i for i in ids if i in self._fields]
-        unknown: list[qe.PointId] = [i for i in ids if i not in self._fields]
+        present = [i for i in ids if uuid.UUID(i) in self._fields]
+        unknown: list[qe.PointId] = [i for i in ids if uuid.UUID(i) not in self._fields]
         if unknown:
             shard = self._open_shard()
             found = shard.retrieve(unknown, with_payload=False, with_vector=False)
@@ -246,15 +248,20 @@ class EdgeIndex:
         shard = self._open_shard()
         points = shard.query(request)
         fields = self._fields
-        missing = [p.id for p in points if str(p.id) not in fields]
-        if missing:
-            fields = {**fields, **self._fill(shard, missing)}
-        return [hit(fields[str(p.id)], p.score) for p in points if str(p.id) in fields]
+        missing = [p.id for p in points if p.id not in fields]
+        filled = self._fill(shard, missing) if missing else {}
+        hits = []
+        for p in points:
+            key = _uuid(p.id)
+            found = fields.get(key) or filled.get(key)
+            if found is not None:  # None: deleted since the search
+                hits.append(hit(found, p.score))
+        return hits
 
-    def _fill(self, shard: qe.EdgeShard, ids: list[qe.PointId]) -> dict[str, dict[str, Any]]:
+    def _fill(self, shard: qe.EdgeShard, ids: list[qe.PointId]) -> dict[uuid.UUID, dict[str, Any]]:
         writes = self._writes
         found = {
-            str(r.id): r.payload
+            _uuid(r.id): r.payload
             for r in shard.retrieve(ids, with_payload=True, with_vector=False)
             if r.payload
         }
@@ -352,6 +359,11 @@ class EdgeIndex:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.meta_path)  # atomic: never a half-written meta.json
+
+
+def _uuid(pid: qe.PointId) -> uuid.UUID:
+    # The engine returns UUID objects; ours are strings (schema.point_id).
+    return pid if isinstance(pid, uuid.UUID) else uuid.UUID(str(pid))
 
 
 def _content_config() -> qe.EdgeConfig:
