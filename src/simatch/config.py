@@ -38,6 +38,13 @@ class IndexSettings(BaseSettings):
     indexes_dir: Path = Field(
         DEFAULT_INDEXES_DIR, description="Collection schema and bundled data."
     )
+    search_threads: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Embedded index: threads per search (0 = one per CPU). 1 serves "
+        "concurrent requests best on few cores.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> IndexSettings:

@@ -92,7 +92,7 @@ def build_index(settings: Settings) -> Any:
         return ServerIndex(client, ix.collection, schema)
     from simatch.index.qdrant_edge import EdgeIndex
 
-    return EdgeIndex(ix.data_dir / "index" / ix.collection, schema)
+    return EdgeIndex(ix.data_dir / "index" / ix.collection, schema, ix.search_threads or None)
 
 
 def build_analyzer(settings: Settings) -> TextAnalyzer:

@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from simatch.domain.ports import IndexedDoc, IndexMeta, SearchFilter, SparseVector, VectorIndex
+from simatch.domain.ports import (
+    IndexedDoc,
+    IndexMeta,
+    Search,
+    SearchFilter,
+    SparseVector,
+    VectorIndex,
+)
 from simatch.errors import BackendUnavailable, InvalidInput, ModelMismatch
 from simatch.index.schema import CollectionSchema, load_schema
 
@@ -227,6 +234,26 @@ def test_delete_removes_content_too(index: VectorIndex) -> None:
     assert index.get(["need:1"]) == {}
     index.upsert([make_doc("need:1", 3, {RARE: 1.0}, record={"title": "again"})])
     assert index.get(["need:1"])["need:1"]["record"] == {"title": "again"}
+
+
+def test_search_batch_equals_single_searches(index: VectorIndex) -> None:
+    calls, others = SearchFilter(kinds=("call",)), SearchFilter(kinds=("innovation", "need"))
+    sparse = SparseVector([COMMON, RARE], [1.0, 1.0])
+    searches = [
+        Search(unit(4), calls, 2),
+        Search(sparse, others, 10),
+        Search(SparseVector([], []), others, 10),  # empty: nothing, and no error
+        Search(unit(1), others, 3),
+    ]
+    batch = index.search_batch(searches)
+    assert [[h.key for h in hits] for hits in batch] == [
+        [h.key for h in index.search_dense(unit(4), calls, 2)],
+        [h.key for h in index.search_sparse(sparse, others, 10)],
+        [],
+        [h.key for h in index.search_dense(unit(1), others, 3)],
+    ]
+    assert batch[0][0].key == "call:open" and batch[1][0].key == "need:1"
+    assert index.search_batch([]) == []
 
 
 def test_sparse_empty_query_returns_nothing(index: VectorIndex) -> None:

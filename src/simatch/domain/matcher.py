@@ -29,7 +29,16 @@ from simatch.domain.centring import LanguageCentring
 from simatch.domain.confidence import Calibration
 from simatch.domain.evidence import best_passage, query_term_weights
 from simatch.domain.payload import NATIONAL_REGIONS, normalise_name, record_title
-from simatch.domain.ports import Embedder, Hit, QueryTerms, SearchFilter, TextAnalyzer, Vector
+from simatch.domain.ports import (
+    Embedder,
+    Hit,
+    QueryTerms,
+    Search,
+    SearchFilter,
+    SparseVector,
+    TextAnalyzer,
+    Vector,
+)
 from simatch.domain.query import Query
 from simatch.domain.results import (
     Confidence,
@@ -156,18 +165,13 @@ class Matcher:
         weights = query_term_weights(terms)
 
         non_call_kinds = query.kinds or ("innovation", "need", "actor")
-        if "solutions" in want or "peers" in want or "funders" in want:
-            others = self._retrieve(
-                search_vector, terms, _replace(base, kinds=non_call_kinds), pool, boosts
-            )
-        else:
-            others = []
-        innovations = [c for c in others if c.payload["kind"] == "innovation"]
-        calls: list[Scored] = []
+        # Every section needs the non-call records (funders: who funded similar innovations).
+        filters = [_replace(base, kinds=non_call_kinds)]
         if "funders" in want:
-            calls = self._retrieve(
-                search_vector, terms, _replace(base, kinds=("call",), open_on=today), pool, boosts
-            )
+            filters.append(_replace(base, kinds=("call",), open_on=today))
+        others, *rest = self._retrieve(search_vector, terms, filters, pool, boosts)
+        calls = rest[0] if rest else []
+        innovations = [c for c in others if c.payload["kind"] == "innovation"]
         # Pick what each section shows, read those records whole in one go, then explain them.
         window = slice(query.offset, top)
         solutions = innovations[window] if "solutions" in want else []
@@ -211,9 +215,8 @@ class Matcher:
             target_groups=tuple(normalise_name(t) for t in query.target_groups),
             open_on=today,
         )
-        return self._retrieve(
-            vector, terms, flt, limit or self.tuning.candidates, {}, tuple(channels)
-        )
+        limit = limit or self.tuning.candidates
+        return self._retrieve(vector, terms, [flt], limit, {}, tuple(channels))[0]
 
     # -- retrieval --------------------------------------------------------------------------
 
@@ -240,25 +243,29 @@ class Matcher:
         self,
         vector: Vector,
         terms: QueryTerms,
-        flt: SearchFilter,
+        filters: list[SearchFilter],
         limit: int,
         boosts: dict[str, float],
         channels: tuple[Channel, ...] = CHANNELS,
-    ) -> list[Scored]:
-        dense = self.index.search_dense(vector, flt, limit) if "dense" in channels else []
-        lexical = (
-            self.index.search_sparse(terms.sparse, flt, limit)
-            if "lexical" in channels and not terms.sparse.is_empty()
-            else []
-        )
+    ) -> list[list[Scored]]:
+        """One fused ranking per filter, from one batch of searches."""
+        none = SparseVector([], [])  # a channel left out: the index skips empty searches
+        searches: list[Search] = []
+        for flt in filters:
+            searches.append(Search(vector if "dense" in channels else none, flt, limit))
+            searches.append(Search(terms.sparse if "lexical" in channels else none, flt, limit))
+        found = self.index.search_batch(searches)
+        tuning = self.tuning
         if channels != CHANNELS:
-            only = replace(
-                self.tuning,
+            tuning = replace(
+                tuning,
                 dense_weight=1.0 if "dense" in channels else 0.0,
                 lexical_weight=1.0 if "lexical" in channels else 0.0,
             )
-            return _fuse(only, dense, lexical, boosts)
-        return self.fuse(dense, lexical, boosts)
+        return [
+            _fuse(tuning, dense, lexical, boosts)
+            for dense, lexical in zip(found[0::2], found[1::2], strict=True)
+        ]
 
     def fuse(
         self, dense: Sequence[Hit], lexical: Sequence[Hit], boosts: dict[str, float] | None = None

@@ -116,6 +116,15 @@ class SearchFilter:
 
 
 @dataclass(frozen=True)
+class Search:
+    """One search of a batch: dense when ``vector`` is an array, lexical when sparse."""
+
+    vector: Vector | SparseVector
+    flt: SearchFilter
+    limit: int
+
+
+@dataclass(frozen=True)
 class Hit:
     key: str
     score: float
@@ -159,6 +168,13 @@ class VectorIndex(Protocol):
 
     def search_sparse(self, vector: SparseVector, flt: SearchFilter, limit: int) -> list[Hit]:
         """Hits carry the search fields only; ``get`` the keys whose whole payload you need."""
+        ...
+
+    def search_batch(self, searches: Sequence[Search]) -> list[list[Hit]]:
+        """Several searches in one call to the engine, results in the same order; an empty
+        sparse vector finds nothing. A match runs its four searches this way: the engine
+        plans them together, and the embedded engine holds the GIL once instead of four
+        times."""
         ...
 
     def scroll(

@@ -25,7 +25,15 @@ import httpx
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from simatch.domain.ports import Hit, IndexedDoc, IndexMeta, SearchFilter, SparseVector, Vector
+from simatch.domain.ports import (
+    Hit,
+    IndexedDoc,
+    IndexMeta,
+    Search,
+    SearchFilter,
+    SparseVector,
+    Vector,
+)
 from simatch.errors import BackendUnavailable, ConfigError
 from simatch.index.schema import (
     DEADLINE_FIELD,
@@ -185,16 +193,28 @@ class ServerIndex:
         payloads = (r.payload or {} for r in records)
         return {str(p["key"]): str(p.get("content_hash", "")) for p in payloads if "key" in p}
 
-    @_guarded
     def search_dense(self, vector: Vector, flt: SearchFilter, limit: int) -> list[Hit]:
-        return self._query(vector.tolist(), self._schema.dense_name, flt, limit)
+        return self.search_batch([Search(vector, flt, limit)])[0]
+
+    def search_sparse(self, vector: SparseVector, flt: SearchFilter, limit: int) -> list[Hit]:
+        return self.search_batch([Search(vector, flt, limit)])[0]
 
     @_guarded
-    def search_sparse(self, vector: SparseVector, flt: SearchFilter, limit: int) -> list[Hit]:
-        if vector.is_empty():
-            return []
-        sparse = models.SparseVector(indices=list(vector.indices), values=list(vector.values))
-        return self._query(sparse, self._schema.sparse_name, flt, limit)
+    def search_batch(self, searches: Sequence[Search]) -> list[list[Hit]]:
+        requests = {
+            i: self._request(s)
+            for i, s in enumerate(searches)
+            if not (isinstance(s.vector, SparseVector) and s.vector.is_empty())
+        }
+        if not requests:
+            return [[] for _ in searches]
+        # One round trip to the server for all of them.
+        found = self._client.query_batch_points(self.collection, requests=list(requests.values()))
+        results = dict(zip(requests, found, strict=True))
+        return [
+            [hit(p.payload, p.score) for p in results[i].points] if i in results else []
+            for i in range(len(searches))
+        ]
 
     @_guarded
     def scroll(
@@ -220,19 +240,24 @@ class ServerIndex:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _query(
-        self, query: list[float] | models.SparseVector, using: str, flt: SearchFilter, limit: int
-    ) -> list[Hit]:
-        result = self._client.query_points(
-            self.collection,
+    def _request(self, search: Search) -> models.QueryRequest:
+        query: list[float] | models.SparseVector
+        if isinstance(search.vector, SparseVector):
+            indices, values = list(search.vector.indices), list(search.vector.values)
+            query, using = (
+                models.SparseVector(indices=indices, values=values),
+                self._schema.sparse_name,
+            )
+        else:
+            query, using = search.vector.tolist(), self._schema.dense_name
+        return models.QueryRequest(
             query=query,
             using=using,
-            query_filter=client_filter(flt),
-            limit=limit,
+            filter=client_filter(search.flt),
+            limit=search.limit,
             with_payload=True,
-            with_vectors=False,
+            with_vector=False,
         )
-        return [hit(p.payload, p.score) for p in result.points]
 
     def _retrieve(self, keys: Sequence[str], with_payload: bool | list[str]) -> list[models.Record]:
         ids: list[models.ExtendedPointId] = [point_id(k) for k in dict.fromkeys(keys)]

@@ -32,7 +32,15 @@ from typing import Any
 
 import qdrant_edge as qe
 
-from simatch.domain.ports import Hit, IndexedDoc, IndexMeta, SearchFilter, SparseVector, Vector
+from simatch.domain.ports import (
+    Hit,
+    IndexedDoc,
+    IndexMeta,
+    Search,
+    SearchFilter,
+    SparseVector,
+    Vector,
+)
 from simatch.errors import BackendUnavailable, ConfigError
 from simatch.index.schema import (
     DEADLINE_FIELD,
@@ -60,9 +68,15 @@ _PAYLOAD_TYPES = {
 class EdgeIndex:
     """The VectorIndex port on ``qdrant_edge.EdgeShard``."""
 
-    def __init__(self, path: Path, schema: CollectionSchema) -> None:
+    def __init__(
+        self, path: Path, schema: CollectionSchema, search_threads: int | None = 1
+    ) -> None:
         self._path = Path(path)
         self._schema = schema
+        # The binding holds the GIL while the engine searches; a search pool adds a thread
+        # hand-off to every search, so under concurrent requests one thread per search is
+        # faster (benchmarks/README.md). None: one per CPU.
+        self._search_threads = search_threads
         self._shard: qe.EdgeShard | None = None
         self._content: qe.EdgeShard | None = None
         self._meta: IndexMeta | None = None
@@ -103,7 +117,7 @@ class EdgeIndex:
                 # Written first: a crash before the shard exists leaves meta + no shard,
                 # which the next open completes, never a shard of unknown origin.
                 self._write_meta(meta)
-            content = self._load_or_create(self.content_path, _content_config())
+            content = self._load_or_create(self.content_path, _content_config(self._search_threads))
             try:
                 shard = self._load_or_create(self.shard_path, self._config(meta.dim))
             except BaseException:
@@ -210,14 +224,32 @@ class EdgeIndex:
         }
 
     def search_dense(self, vector: Vector, flt: SearchFilter, limit: int) -> list[Hit]:
-        query = qe.Query.Nearest(vector.tolist(), using=self._schema.dense_name)
-        return self._query(query, flt, limit)
+        return self.search_batch([Search(vector, flt, limit)])[0]
 
     def search_sparse(self, vector: SparseVector, flt: SearchFilter, limit: int) -> list[Hit]:
-        if vector.is_empty():
-            return []
-        sparse = qe.SparseVector(list(vector.indices), list(vector.values))
-        return self._query(qe.Query.Nearest(sparse, using=self._schema.sparse_name), flt, limit)
+        return self.search_batch([Search(vector, flt, limit)])[0]
+
+    def search_batch(self, searches: Sequence[Search]) -> list[list[Hit]]:
+        requests = {i: self._request(s) for i, s in enumerate(searches) if not _empty(s)}
+        if not requests:
+            return [[] for _ in searches]
+        shard = self._open_shard()
+        # One call: the binding holds the GIL for the whole engine call, so fewer is better.
+        found = shard.query_batch(qe.QueryBatchRequest(list(requests.values())))
+        results = dict(zip(requests, found, strict=True))
+        fields = self._fields
+        missing = [p.id for points in found for p in points if p.id not in fields]
+        filled = self._fill(shard, missing) if missing else {}
+        out: list[list[Hit]] = []
+        for i in range(len(searches)):
+            hits = []
+            for p in results.get(i, []):
+                key = _uuid(p.id)
+                payload = fields.get(key) or filled.get(key)
+                if payload is not None:  # None: deleted since the search
+                    hits.append(hit(payload, p.score))
+            out.append(hits)
+        return out
 
     def scroll(
         self, flt: SearchFilter, limit: int, cursor: str | None = None
@@ -241,22 +273,19 @@ class EdgeIndex:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _query(self, query: qe.Query, flt: SearchFilter, limit: int) -> list[Hit]:
-        request = qe.QueryRequest(
-            limit=limit, query=query, filter=edge_filter(flt), with_payload=False, with_vector=False
+    def _request(self, search: Search) -> qe.QueryRequest:
+        if isinstance(search.vector, SparseVector):
+            vector = qe.SparseVector(list(search.vector.indices), list(search.vector.values))
+            query = qe.Query.Nearest(vector, using=self._schema.sparse_name)
+        else:
+            query = qe.Query.Nearest(search.vector.tolist(), using=self._schema.dense_name)
+        return qe.QueryRequest(
+            limit=search.limit,
+            query=query,
+            filter=edge_filter(search.flt),
+            with_payload=False,
+            with_vector=False,
         )
-        shard = self._open_shard()
-        points = shard.query(request)
-        fields = self._fields
-        missing = [p.id for p in points if p.id not in fields]
-        filled = self._fill(shard, missing) if missing else {}
-        hits = []
-        for p in points:
-            key = _uuid(p.id)
-            found = fields.get(key) or filled.get(key)
-            if found is not None:  # None: deleted since the search
-                hits.append(hit(found, p.score))
-        return hits
 
     def _fill(self, shard: qe.EdgeShard, ids: list[qe.PointId]) -> dict[uuid.UUID, dict[str, Any]]:
         writes = self._writes
@@ -317,6 +346,7 @@ class EdgeIndex:
         s, h, o = self._schema, self._schema.hnsw, self._schema.optimizers
         modifier = qe.Modifier.Idf if s.sparse_modifier == "idf" else None
         return qe.EdgeConfig(
+            max_search_threads=self._search_threads,
             vectors={
                 s.dense_name: qe.EdgeVectorParams(size=dim, distance=_DISTANCES[s.dense_distance])
             },
@@ -361,14 +391,20 @@ class EdgeIndex:
         os.replace(tmp, self.meta_path)  # atomic: never a half-written meta.json
 
 
+def _empty(search: Search) -> bool:
+    return isinstance(search.vector, SparseVector) and search.vector.is_empty()
+
+
 def _uuid(pid: qe.PointId) -> uuid.UUID:
     # The engine returns UUID objects; ours are strings (schema.point_id).
     return pid if isinstance(pid, uuid.UUID) else uuid.UUID(str(pid))
 
 
-def _content_config() -> qe.EdgeConfig:
+def _content_config(search_threads: int | None) -> qe.EdgeConfig:
     # An edge shard needs some vector; points here carry none.
-    return qe.EdgeConfig(sparse_vectors={"none": qe.EdgeSparseVectorParams()})
+    return qe.EdgeConfig(
+        sparse_vectors={"none": qe.EdgeSparseVectorParams()}, max_search_threads=search_threads
+    )
 
 
 def edge_filter(flt: SearchFilter | None) -> qe.Filter | None:
