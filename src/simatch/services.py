@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from simatch.domain.matcher import Matcher
 from simatch.domain.payload import normalise_name
-from simatch.domain.ports import SearchFilter, Vector
+from simatch.domain.ports import SearchFilter, Vector, VectorIndex
 from simatch.domain.query import Query
 from simatch.domain.records import KINDS, BaseRecord, parse_record
 from simatch.domain.results import MatchResult
@@ -189,7 +189,7 @@ class StoredRecord:
 class RecordService:
     """Curating records one by one or by file; every write goes through the Ingestor."""
 
-    def __init__(self, ingestor: Ingestor, index: Any, scan_budget: int = 5000) -> None:
+    def __init__(self, ingestor: Ingestor, index: VectorIndex, scan_budget: int = 5000) -> None:
         self.ingestor = ingestor
         self.index = index
         self.scan_budget = scan_budget  # points read per page at most when filtering by q

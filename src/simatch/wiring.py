@@ -14,7 +14,7 @@ from simatch.config import Settings
 from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, load_calibration
 from simatch.domain.matcher import FeedbackBoosts, Matcher, MatchTuning
-from simatch.domain.ports import Embedder, IndexMeta, TextAnalyzer
+from simatch.domain.ports import Embedder, IndexMeta, TextAnalyzer, VectorIndex
 from simatch.errors import ConfigError
 from simatch.ingest.cache import EmbeddingCache
 from simatch.ingest.pipeline import Ingestor, IngestSettings
@@ -73,7 +73,7 @@ def build_embedder(settings: Settings) -> Embedder:
     return FakeEmbedder()
 
 
-def build_index(settings: Settings) -> Any:
+def build_index(settings: Settings) -> VectorIndex:
     from simatch.index.schema import load_schema
 
     ix = settings.index
@@ -126,10 +126,10 @@ class Container:
         return self._once("_analyzer", lambda: build_analyzer(self.settings))
 
     @property
-    def index(self) -> Any:
-        def make() -> Any:
+    def index(self) -> VectorIndex:
+        def make() -> VectorIndex:
             index = build_index(self.settings)
-            signature = getattr(self.analyzer, "signature", "")
+            signature = self.analyzer.signature
             centring = self.centring
             index.open(
                 IndexMeta(

@@ -41,9 +41,7 @@ def warm_up(container: Container) -> None:
     every request tries again, so it recovers by itself when the backend comes back.
     """
     try:
-        load = getattr(container.embedder, "load", None)
-        if callable(load):
-            load()
+        container.embedder.load()
         container.matcher.match(Query(text="warm up", limit=1))
     except Exception as exc:
         log.warning("warm-up incomplete (%s: %s); /readyz reports it", type(exc).__name__, exc)

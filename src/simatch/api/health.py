@@ -30,10 +30,7 @@ def readiness(container: Container) -> dict[str, str]:
     """'ok' or a reason per check; opens the index and loads the model when they are not."""
     checks: dict[str, str] = {}
     try:
-        embedder = container.embedder
-        load = getattr(embedder, "load", None)
-        if callable(load):
-            load()
+        container.embedder.load()
         checks["model"] = "ok"
     except Exception as exc:  # a probe reports, it does not fail
         checks["model"] = f"not loaded: {type(exc).__name__}"

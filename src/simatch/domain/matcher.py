@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from simatch.domain.centring import LanguageCentring
 from simatch.domain.confidence import Calibration
@@ -31,6 +31,7 @@ from simatch.domain.evidence import best_passage, query_term_weights
 from simatch.domain.payload import NATIONAL_REGIONS, normalise_name, record_title
 from simatch.domain.ports import (
     Embedder,
+    FeedbackBoosts,
     Hit,
     QueryTerms,
     Search,
@@ -38,6 +39,7 @@ from simatch.domain.ports import (
     SparseVector,
     TextAnalyzer,
     Vector,
+    VectorIndex,
 )
 from simatch.domain.query import Query
 from simatch.domain.results import (
@@ -52,14 +54,6 @@ from simatch.domain.results import (
 from simatch.errors import InvalidInput, TextTooLong
 
 _CONFIDENCE_ORDER: dict[Confidence, int] = {"weak": 0, "possible": 1, "strong": 2}
-
-
-class FeedbackBoosts(Protocol):
-    """Staff and user feedback, turned into score changes for queries like this one."""
-
-    def boosts(self, query_vector: Vector) -> dict[str, float]:
-        """record key -> additive change of the fused score (about -0.3..+0.3)."""
-        ...
 
 
 Channel = Literal["dense", "lexical"]
@@ -100,7 +94,7 @@ class Matcher:
     def __init__(
         self,
         embedder: Embedder,
-        index: Any,  # VectorIndex
+        index: VectorIndex,
         analyzer: TextAnalyzer,
         tuning: MatchTuning | None = None,
         calibration: Calibration | None = None,

@@ -1,7 +1,10 @@
 """Ports: what the Matcher and the ingest need from the outside world.
 
-Adapters live in ``simatch.embeddings`` and ``simatch.index``; the text toolbox in
-``simatch.text``. Everything here is plain data and Protocols.
+Adapters live in ``simatch.embeddings`` and ``simatch.index``, each package with a
+``factory.py`` that builds one from settings; the text toolbox in ``simatch.text``. The
+stores' ports are in ``simatch.domain.stores``. Everything here is plain data and Protocols;
+a capability an adapter may lack has a method here all the same (a no-op where it is not
+needed), so callers never probe with ``getattr``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ class Embedder(Protocol):
 
     @property
     def dim(self) -> int: ...
+
+    def load(self) -> None:
+        """Load the model now rather than on the first call (servers warm up with it);
+        idempotent, and a no-op for embedders with nothing to load."""
+        ...
 
     def embed_queries(self, texts: Sequence[str]) -> Vector:
         """(n, dim) float32, L2-normalised."""
@@ -58,6 +66,12 @@ class QueryTerms:
 
 class TextAnalyzer(Protocol):
     """Language detection, lemmas and sparse lexical vectors (Finnish, English, Swedish)."""
+
+    @property
+    def signature(self) -> str:
+        """What document lemmas and sparse indices depend on; stored with an index and
+        compared when it opens ("" = not recorded)."""
+        ...
 
     def detect_language(self, text: str) -> str:
         """'fi', 'en' or 'sv'."""
@@ -129,6 +143,14 @@ class Hit:
     key: str
     score: float
     payload: dict[str, Any]
+
+
+class FeedbackBoosts(Protocol):
+    """Staff and user feedback, turned into score changes for queries like this one."""
+
+    def boosts(self, query_vector: Vector) -> dict[str, float]:
+        """record key -> additive change of the fused score (about -0.3..+0.3)."""
+        ...
 
 
 class VectorIndex(Protocol):

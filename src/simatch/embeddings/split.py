@@ -31,9 +31,7 @@ class SplitEmbedder:
 
     def load(self) -> None:
         """Loads the query side only: a server answers queries first; ingest loads its own."""
-        loader = getattr(self.queries, "load", None)
-        if callable(loader):
-            loader()
+        self.queries.load()
 
     def embed_queries(self, texts: Sequence[str]) -> Vector:
         return self.queries.embed_queries(texts)

@@ -42,6 +42,9 @@ class MemoEmbedder:
     def dim(self) -> int:
         return self.inner.dim
 
+    def load(self) -> None:
+        self.inner.load()
+
     def embed_queries(self, texts: Sequence[str]) -> Vector:
         missing = [t for t in dict.fromkeys(texts) if t not in self._queries]
         if missing and self.cache is not None:

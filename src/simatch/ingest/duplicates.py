@@ -26,9 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from simatch.domain.ports import SearchFilter, TextAnalyzer
+from simatch.domain.ports import SearchFilter, TextAnalyzer, VectorIndex
 from simatch.domain.records import BaseRecord, record_from_payload
 from simatch.ingest.report import DuplicateFlag
 
@@ -68,7 +67,7 @@ class DuplicateDetector:
 
     def __init__(
         self,
-        index: Any,  # VectorIndex
+        index: VectorIndex,
         analyzer: TextAnalyzer,
         threshold: float,
         candidates: int = 5,

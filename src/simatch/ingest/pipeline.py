@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from pydantic import ValidationError
@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from simatch.domain.centring import LanguageCentring
 from simatch.domain.evidence import split_passages
 from simatch.domain.payload import build_payload
-from simatch.domain.ports import Embedder, IndexedDoc, TextAnalyzer, Vector
+from simatch.domain.ports import Embedder, IndexedDoc, TextAnalyzer, Vector, VectorIndex
 from simatch.domain.records import KINDS, BaseRecord, parse_record
 from simatch.ingest.cache import EmbeddingCache, text_key
 from simatch.ingest.duplicates import DuplicateDetector
@@ -47,7 +47,7 @@ class Ingestor:
     def __init__(
         self,
         embedder: Embedder,
-        index: Any,  # VectorIndex
+        index: VectorIndex,
         analyzer: TextAnalyzer,
         cache: EmbeddingCache,
         settings: IngestSettings | None = None,
