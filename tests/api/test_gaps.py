@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from simatch.domain.confidence import Calibration
+from simatch.embeddings.fake import FakeEmbedder
 from tests.api.conftest import ApiFactory, assert_error
+
+# A calibration no similarity reaches: every answer is weak, so nothing is a good match.
+UNREACHABLE = Calibration(model_id=FakeEmbedder().model_id, strong=2.0, possible=1.5)
 
 
 def test_a_question_without_a_good_match_becomes_a_gap(make_api: ApiFactory) -> None:
-    api = make_api()
+    api = make_api(calibration=UNREACHABLE)
     api.seed()
-    # A calibration no similarity reaches: every answer is weak, so nothing is a good match.
-    model = api.box.embedder.model_id
-    api.box.__dict__["_calibration"] = Calibration(model_id=model, strong=2.0, possible=1.5)
     answer = api.client.post("/v1/match", json={"text": "Tienpidon talvikunnossapito"}).json()
     assert answer["no_good_match"] is True
 
@@ -28,10 +29,8 @@ def test_a_question_without_a_good_match_becomes_a_gap(make_api: ApiFactory) -> 
 
 
 def test_show_more_pages_are_not_gaps(make_api: ApiFactory) -> None:
-    api = make_api()
+    api = make_api(calibration=UNREACHABLE)
     api.seed()
-    model = api.box.embedder.model_id
-    api.box.__dict__["_calibration"] = Calibration(model_id=model, strong=2.0, possible=1.5)
     api.client.post("/v1/match", json={"text": "Tienpito", "offset": 3})
     listed = api.client.get("/v1/gaps", headers=api.headers("curate")).json()
     assert listed["total"] == 0

