@@ -7,65 +7,23 @@ these, so a match made in Slack and one made over HTTP are logged and boosted al
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
 from simatch.domain.matcher import Matcher
 from simatch.domain.payload import normalise_name
-from simatch.domain.ports import SearchFilter, Vector, VectorIndex
+from simatch.domain.ports import SearchFilter, VectorIndex
 from simatch.domain.query import Query
 from simatch.domain.records import KINDS, BaseRecord, parse_record
 from simatch.domain.results import MatchResult
+from simatch.domain.stores import VERDICTS, FeedbackEntry, FeedbackLog, GapLog, MatchLog, Verdict
 from simatch.errors import InvalidInput, NotFound
 from simatch.ingest.pipeline import Ingestor
 from simatch.ingest.readers import RawRow
 from simatch.ingest.report import IngestReport
-from simatch.stores.feedback import VERDICTS, FeedbackEntry, LoggedMatch, Verdict
-
-
-class MatchLog(Protocol):
-    def log_match(
-        self, match_id: str, vector: Vector, language: str | None, items: Sequence[tuple[str, str]]
-    ) -> None: ...
-
-    def get_match(self, match_id: str) -> LoggedMatch | None: ...
-
-
-class FeedbackLog(MatchLog, Protocol):
-    def add_feedback(
-        self,
-        match_id: str,
-        item_id: str,
-        item_kind: str,
-        verdict: Verdict,
-        reason: str | None,
-        source: str,
-    ) -> FeedbackEntry: ...
-
-    def list_feedback(
-        self,
-        limit: int = 50,
-        before: int | None = None,
-        verdict: Verdict | None = None,
-        item_id: str | None = None,
-        source: str | None = None,
-    ) -> list[FeedbackEntry]: ...
-
-
-class GapRecorder(Protocol):
-    """Questions without a good match, for staff (``simatch.chat.gaps.GapLog``)."""
-
-    def record(
-        self,
-        text: str,
-        language: str,
-        platform: str,
-        regions: tuple[str, ...] = (),
-        match_id: str | None = None,
-    ) -> int: ...
 
 
 class MatchService:
@@ -81,7 +39,7 @@ class MatchService:
         matcher: Matcher,
         log: MatchLog,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
-        gaps: GapRecorder | None = None,
+        gaps: GapLog | None = None,
         source: str = "api",
     ) -> None:
         self.matcher = matcher

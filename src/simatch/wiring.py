@@ -14,19 +14,22 @@ from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, load_calibration
 from simatch.domain.matcher import Matcher, MatchTuning
 from simatch.domain.ports import Embedder, FeedbackBoosts, IndexMeta, TextAnalyzer, VectorIndex
+from simatch.domain.stores import DuplicateStore, FeedbackLog, GapLog, KeyStore
 from simatch.embeddings.factory import build_embedder
 from simatch.errors import ConfigError
 from simatch.index.factory import build_index
 from simatch.ingest.cache import EmbeddingCache
 from simatch.ingest.pipeline import Ingestor, IngestSettings
+from simatch.stores.factory import (
+    open_duplicate_store,
+    open_feedback_log,
+    open_gap_log,
+    open_key_store,
+)
 from simatch.text.factory import build_text_analyzer
 
 if TYPE_CHECKING:
-    from simatch.chat.gaps import GapLog
     from simatch.services import FeedbackService, MatchService, RecordService
-    from simatch.stores.duplicates import DuplicateStore
-    from simatch.stores.feedback import FeedbackStore
-    from simatch.stores.keys import KeyStore
 
 T = TypeVar("T")
 C = TypeVar("C", bound="Closable")
@@ -217,40 +220,24 @@ class Container:
     @property
     def duplicates(self) -> DuplicateStore:
         """Near-duplicate flags found at ingest, for staff (``simatch duplicates``)."""
-        from simatch.stores.duplicates import FILE_NAME, DuplicateStore
-
-        path = self.settings.index.data_dir / FILE_NAME
-        return self._opened("duplicates", lambda: DuplicateStore(path))
+        return self._opened("duplicates", lambda: open_duplicate_store(self.settings.index))
 
     @property
     def gaps(self) -> GapLog:
-        """Questions without a good match, for staff (the chat assistant's log, shared)."""
-        from simatch.chat.gaps import FILE_NAME, GapLog
-
-        path = self.settings.index.data_dir / FILE_NAME
-        return self._opened("gaps", lambda: GapLog(path))
+        """Questions without a good match, for staff."""
+        return self._opened("gaps", lambda: open_gap_log(self.settings.index))
 
     @property
     def keys(self) -> KeyStore:
-        from simatch.stores.keys import KeyStore
-
-        path = self.settings.index.data_dir / "keys.sqlite"
-        return self._opened("keys", lambda: KeyStore(path))
+        return self._opened("keys", lambda: open_key_store(self.settings.index))
 
     @property
-    def feedback_store(self) -> FeedbackStore:
+    def feedback_store(self) -> FeedbackLog:
         """The match log and feedback; also the Matcher's feedback boosts."""
-        from simatch.stores.boosts import BoostRule
-        from simatch.stores.feedback import FeedbackStore
-
-        f = self.settings.feedback
-        rule = BoostRule(
-            f.feedback_min_similarity, f.feedback_step, f.feedback_max_boost, f.feedback_enabled
-        )
-        path = self.settings.index.data_dir / "feedback.sqlite"
+        s = self.settings
         return self._opened(
             "feedback_store",
-            lambda: FeedbackStore(path, self.embedder.model_id, rule, f.match_log_size),
+            lambda: open_feedback_log(s.index, s.feedback, self.embedder.model_id),
         )
 
     @property

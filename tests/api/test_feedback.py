@@ -7,7 +7,7 @@ import pytest
 
 from simatch.domain.query import Query
 from simatch.stores.boosts import BoostRule, VoteMatrix, compute_boosts
-from simatch.stores.feedback import FeedbackStore
+from simatch.stores.sqlite.feedback import SqliteFeedbackLog
 from tests.api.conftest import Api, ApiFactory, assert_error
 
 QUERY = "nuoret kokoontuvat ja yksinäisyys vähenee kylällä"
@@ -176,7 +176,7 @@ def test_feedback_from_another_process_is_seen(make_api: ApiFactory) -> None:
     match_id, ids = solutions(api, QUERY)
     vector = api.box.embedder.embed_queries([QUERY])[0]
     assert api.box.feedback_store.boosts(vector) == {}
-    other = FeedbackStore(  # what a bot in its own process would open
+    other = SqliteFeedbackLog(  # what a bot in its own process would open
         api.box.settings.index.data_dir / "feedback.sqlite",
         api.box.embedder.model_id,
     )

@@ -11,7 +11,7 @@ from simatch.config import IngestEnvSettings
 from simatch.ingest.duplicates import duplicate_score, fact_overlap, numbers
 from simatch.ingest.readers import RawRow
 from simatch.ingest.report import DuplicateFlag
-from simatch.stores.duplicates import DuplicateStore
+from simatch.stores.sqlite.duplicates import SqliteDuplicateStore
 from tests.conftest import ContainerFactory
 
 DEMO = Path(__file__).resolve().parents[2] / "indexes" / "demo" / "innovations.jsonl"
@@ -61,7 +61,7 @@ def test_without_a_threshold_nothing_is_checked(make_container: ContainerFactory
 
 
 def test_store_replaces_flags_of_reimported_records() -> None:
-    store = DuplicateStore(None)
+    store = SqliteDuplicateStore(None)
     store.replace(["a", "b"], [DuplicateFlag(key="b", other="a", score=0.5)])
     store.replace(["c"], [DuplicateFlag(key="c", other="d", score=0.9)])
     assert [(p.a, p.b, p.score) for p in store.list()] == [("c", "d", 0.9), ("a", "b", 0.5)]

@@ -19,8 +19,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from simatch.api.deps import StateDep
+from simatch.domain.keys import ApiKey, Scope
 from simatch.errors import Forbidden, Unauthenticated
-from simatch.stores.keys import ApiKey, Scope
 
 bearer = HTTPBearer(
     auto_error=False,

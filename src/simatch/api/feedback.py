@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from simatch.api.auth import CurateAccess, MatchAccess
 from simatch.api.deps import ContainerDep, MetricsDep
 from simatch.api.errors import ERROR_RESPONSES
-from simatch.stores.feedback import FeedbackEntry
+from simatch.domain.stores import FeedbackEntry
 
 router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERROR_RESPONSES)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from simatch.api.auth import AdminAccess
 from simatch.api.deps import ContainerDep
 from simatch.api.errors import ERROR_RESPONSES
-from simatch.stores.keys import ApiKey, Scope
+from simatch.domain.keys import ApiKey, Scope
 
 router = APIRouter(prefix="/v1", tags=["keys"], responses=ERROR_RESPONSES)
 

@@ -8,12 +8,12 @@ from typing import Any, Protocol
 
 from simatch.chat import intents
 from simatch.chat.catalogue import Catalogue
-from simatch.chat.gaps import GapLog
 from simatch.chat.render import filter_notes, footer_buttons, section_view
 from simatch.chat.replies import Button, Reply
 from simatch.chat.state import QueryState
 from simatch.domain.query import Query
 from simatch.domain.results import SECTIONS, MatchItem, MatchResult, Section
+from simatch.domain.stores import GapLog
 from simatch.errors import InvalidInput, TextTooLong
 
 log = logging.getLogger(__name__)

@@ -14,12 +14,12 @@ from typing import Any, Protocol
 from simatch.chat import intents
 from simatch.chat.answers import Answers, MatchService
 from simatch.chat.catalogue import Catalogue
-from simatch.chat.gaps import GapLog
 from simatch.chat.needs import need_record, parse_consent
 from simatch.chat.replies import ActionEvent, Button, Incoming, Reply
 from simatch.chat.state import Conversation, ConversationStore, QueryState
 from simatch.domain.records import BaseRecord
 from simatch.domain.results import SECTIONS, Section
+from simatch.domain.stores import GapLog
 from simatch.text.language import detect_language
 
 log = logging.getLogger(__name__)

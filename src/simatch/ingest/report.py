@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from simatch.domain.stores import DuplicateFlag
+
 
 class Rejection(BaseModel):
     source: str
@@ -11,14 +13,6 @@ class Rejection(BaseModel):
     field: str | None = None
     reason: str
     id: str | None = None
-
-
-class DuplicateFlag(BaseModel):
-    """Two records that say the same thing; flagged for staff, never merged silently."""
-
-    key: str
-    other: str
-    score: float
 
 
 class IngestReport(BaseModel):
@@ -46,3 +40,6 @@ class IngestReport(BaseModel):
         self.rejected.extend(other.rejected)
         self.duplicates.extend(other.duplicates)
         self.seconds += other.seconds
+
+
+__all__ = ["DuplicateFlag", "IngestReport", "Rejection"]

@@ -1,1 +1,2 @@
-"""SQLite stores under the data directory: API keys and the match/feedback log."""
+"""Stores behind the ports of ``simatch.domain.stores`` (match and feedback log, gaps, API keys,
+duplicate flags): ``sqlite/`` holds the SQLite implementations, ``factory`` builds them."""

@@ -1,4 +1,4 @@
-"""Near-duplicate flags found at ingest, kept for staff (``simatch duplicates``).
+"""Near-duplicate flags in SQLite (``DuplicateStore``), kept for staff (``simatch duplicates``).
 
 One row per pair of record keys (stored in sorted order), with the score and when it was
 found. Re-importing a record replaces its flags. Records are never merged: staff decide.
@@ -9,12 +9,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from simatch.ingest.report import DuplicateFlag
-from simatch.stores.sqlite import connect, to_datetime
+from simatch.domain.stores import DuplicateFlag, DuplicatePair
+from simatch.stores.sqlite.connection import connect, to_datetime
 
 FILE_NAME = "duplicates.sqlite"
 
@@ -27,15 +25,7 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS duplicates (
 )"""
 
 
-@dataclass(frozen=True)
-class DuplicatePair:
-    a: str  # record key, "kind:id"
-    b: str
-    score: float
-    found: datetime | None
-
-
-class DuplicateStore:
+class SqliteDuplicateStore:
     """SQLite under the data directory (``path=None``: in memory, for tests)."""
 
     def __init__(self, path: Path | None) -> None:

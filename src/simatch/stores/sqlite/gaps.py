@@ -1,18 +1,19 @@
-"""Questions the assistant found no good match for: a small SQLite log for staff.
+"""Questions without a good match in SQLite (``GapLog``), for staff.
 
-It keeps the question, its language and region filter, the platform and the time; never who
-asked. Staff read it with :meth:`GapLog.list` (from a shell, the CLI or an admin route), e.g.
-``GapLog(data_dir / "chat-gaps.sqlite").list()``.
+It keeps the question, its language and region filter, where it was asked and the time;
+never who asked. Staff read it with ``simatch gaps`` or ``GET /v1/gaps``. (The file keeps its
+first name, from when only the chat assistant wrote it.)
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from simatch.domain.stores import Gap
+from simatch.stores.sqlite.connection import connect
 
 FILE_NAME = "chat-gaps.sqlite"
 
@@ -29,25 +30,13 @@ CREATE TABLE IF NOT EXISTS gaps (
 """
 
 
-@dataclass(frozen=True)
-class Gap:
-    id: int
-    created_at: datetime
-    platform: str
-    language: str
-    text: str
-    regions: tuple[str, ...]
-    match_id: str | None
+class SqliteGapLog:
+    """SQLite file under the data directory; ``path=None`` keeps it in memory."""
 
-
-class GapLog:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+    def __init__(self, path: Path | None) -> None:
+        self._db = connect(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
         with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
 
     def record(

@@ -1,30 +1,26 @@
-"""API keys: stored hashed in SQLite under the data directory, shown once when created.
-
-A key is ``smk_`` + 43 URL-safe characters (256 random bits). Only its SHA-256 is stored;
-with that much entropy a plain hash is as good as a slow one, and lookups stay fast.
-
-Scopes are ranked: ``admin`` includes ``curate``, which includes ``match``.
-"""
+"""API keys in SQLite (``KeyStore``): only each token's hash is stored (``domain.keys``)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Literal, cast, get_args
 
-from simatch.errors import InvalidInput, NotFound
-from simatch.stores.sqlite import connect, to_datetime
+from simatch.domain.keys import (
+    SCOPES,
+    ApiKey,
+    clean_name,
+    hash_token,
+    new_key_id,
+    new_token,
+    parse_scopes,
+    plausible_token,
+)
+from simatch.errors import NotFound
+from simatch.stores.sqlite.connection import connect, to_datetime
 
-Scope = Literal["match", "curate", "admin"]
-SCOPES: tuple[Scope, ...] = get_args(Scope)
-_RANK: dict[str, int] = {"match": 0, "curate": 1, "admin": 2}
-TOKEN_PREFIX = "smk_"
+FILE_NAME = "keys.sqlite"
 LAST_USED_EVERY = 60.0  # seconds: last_used is written at most this often per key
 
 _SCHEMA = """
@@ -41,39 +37,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 _COLUMNS = "id, name, scopes, created, last_used, revoked"
 
 
-@dataclass(frozen=True)
-class ApiKey:
-    id: str
-    name: str
-    scopes: tuple[Scope, ...]
-    created: datetime
-    last_used: datetime | None = None
-    revoked: datetime | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked is None
-
-    def allows(self, scope: Scope) -> bool:
-        return any(_RANK[s] >= _RANK[scope] for s in self.scopes)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def parse_scopes(scopes: Sequence[str]) -> tuple[Scope, ...]:
-    wanted = [s.strip().lower() for s in scopes if s.strip()]
-    bad = [s for s in wanted if s not in SCOPES]
-    if bad or not wanted:
-        raise InvalidInput(
-            f"scopes must be some of {', '.join(SCOPES)}; got {', '.join(bad) or 'none'}",
-            {"field": "scopes"},
-        )
-    return tuple(cast(Scope, s) for s in dict.fromkeys(wanted))
-
-
-class KeyStore:
+class SqliteKeyStore:
     def __init__(self, path: Path | None, clock: Callable[[], float] = time.time) -> None:
         self._db = connect(path)
         self._clock = clock
@@ -83,12 +47,10 @@ class KeyStore:
 
     def create(self, name: str, scopes: Sequence[str]) -> tuple[ApiKey, str]:
         """A new key and its token; the token is not stored and cannot be shown again."""
-        name = " ".join(name.split())
-        if not 1 <= len(name) <= 100:
-            raise InvalidInput("name must be 1 to 100 characters", {"field": "name"})
+        name = clean_name(name)
         parsed = parse_scopes(scopes)
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        key_id = secrets.token_hex(6)
+        token = new_token()
+        key_id = new_key_id()
         now = self._clock()
         with self._lock, self._db:
             self._db.execute(
@@ -101,7 +63,7 @@ class KeyStore:
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The active key with this token, or None; records when it was last used."""
-        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        if not plausible_token(token):
             return None
         with self._lock:
             row = self._db.execute(

@@ -1,4 +1,4 @@
-"""The match log and the feedback on it; the Matcher's ``FeedbackBoosts``.
+"""The match log and the feedback on it in SQLite (``FeedbackLog``); the Matcher's boosts.
 
 Every match is logged (id, query vector, language, the items returned; never the text) so
 that feedback can name a match by its ``match_id``. Matches without feedback are pruned
@@ -14,20 +14,16 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from simatch.domain.ports import Vector
-from simatch.domain.records import KINDS
+from simatch.domain.stores import FeedbackEntry, LoggedMatch, Verdict, item_key
 from simatch.stores.boosts import BoostRule, VoteMatrix, compute_boosts
-from simatch.stores.sqlite import connect, to_datetime
+from simatch.stores.sqlite.connection import connect, to_datetime
 
-Verdict = Literal["useful", "not_useful"]
-VERDICTS: tuple[Verdict, ...] = ("useful", "not_useful")
+FILE_NAME = "feedback.sqlite"
 _PRUNE_EVERY = 128
 
 _SCHEMA = (
@@ -58,33 +54,7 @@ _FEEDBACK_COLUMNS = (
 )
 
 
-def item_key(kind: str, item_id: str) -> str | None:
-    """The index key the Matcher ranks, for items that are records."""
-    return f"{kind}:{item_id}" if kind in KINDS else None
-
-
-@dataclass(frozen=True)
-class LoggedMatch:
-    match_id: str
-    created: datetime
-    language: str | None
-    items: tuple[tuple[str, str], ...]  # (kind, id) in the order returned
-
-
-@dataclass(frozen=True)
-class FeedbackEntry:
-    id: int
-    match_id: str
-    item_id: str
-    item_kind: str
-    verdict: Verdict
-    reason: str | None
-    source: str
-    created: datetime
-    language: str | None
-
-
-class FeedbackStore:
+class SqliteFeedbackLog:
     """SQLite file under the data directory; ``path=None`` keeps it in memory."""
 
     def __init__(
