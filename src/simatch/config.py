@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from simatch.domain.query import DEFAULT_LIMIT, MAX_LIMIT
 from simatch.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -115,8 +116,12 @@ class MatchSettings(BaseSettings):
 
     model_config = _config()
 
-    match_limit: int = Field(5, ge=1, le=50, description="Default items per section.")
-    match_max_limit: int = Field(50, ge=1, le=200, description="Largest limit a caller may ask.")
+    match_limit: int = Field(
+        DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Default items per section."
+    )
+    match_max_limit: int = Field(
+        50, ge=1, le=MAX_LIMIT, description="Largest limit a caller may ask."
+    )
     dense_weight: float = Field(1.0, ge=0, description="RRF weight of the dense channel.")
     lexical_weight: float = Field(1.0, ge=0, description="RRF weight of the lexical channel.")
     rrf_k: int = Field(60, ge=1, description="RRF constant k.")
@@ -239,36 +244,6 @@ class FeedbackSettings(BaseSettings):
                 "would exceed the cap."
             )
         return self
-
-
-class Settings:
-    """All concerns together; each loads (and validates) on its own."""
-
-    def __init__(
-        self,
-        index: IndexSettings | None = None,
-        embedding: EmbeddingSettings | None = None,
-        text: TextSettings | None = None,
-        match: MatchSettings | None = None,
-        ingest: IngestEnvSettings | None = None,
-        api: ApiSettings | None = None,
-        feedback: FeedbackSettings | None = None,
-    ) -> None:
-        self.index = index or IndexSettings()
-        self.embedding = embedding or EmbeddingSettings()
-        self.text = text or TextSettings()
-        self.match = match or MatchSettings()
-        self.ingest = ingest or IngestEnvSettings()
-        self.api = api or ApiSettings()
-        self.feedback = feedback or FeedbackSettings()
-        # A character escaped as JSON \uXXXX takes 6 bytes; the other fields need some room.
-        needed = self.match.max_text_chars * 6 + 4096
-        if self.api.max_body_bytes < needed:
-            raise ConfigError(
-                f"Invalid settings:\n  SIMATCH_MAX_BODY_BYTES={self.api.max_body_bytes} cannot "
-                f"carry a text of SIMATCH_MAX_TEXT_CHARS={self.match.max_text_chars}; "
-                f"set it to at least {needed}."
-            )
 
 
 # -- chat assistant (simatch.chat, simatch.bots) ----------------------------------------------
@@ -395,3 +370,39 @@ class TeamsSettings(BaseSettings):
     @property
     def enabled(self) -> bool:
         return bool(self.client_id) or self.allow_anonymous
+
+
+class Settings:
+    """All concerns together; each loads (and validates) on its own."""
+
+    def __init__(
+        self,
+        index: IndexSettings | None = None,
+        embedding: EmbeddingSettings | None = None,
+        text: TextSettings | None = None,
+        match: MatchSettings | None = None,
+        ingest: IngestEnvSettings | None = None,
+        api: ApiSettings | None = None,
+        feedback: FeedbackSettings | None = None,
+        chat: ChatSettings | None = None,
+        slack: SlackSettings | None = None,
+        teams: TeamsSettings | None = None,
+    ) -> None:
+        self.index = index or IndexSettings()
+        self.embedding = embedding or EmbeddingSettings()
+        self.text = text or TextSettings()
+        self.match = match or MatchSettings()
+        self.ingest = ingest or IngestEnvSettings()
+        self.api = api or ApiSettings()
+        self.feedback = feedback or FeedbackSettings()
+        self.chat = chat or ChatSettings()
+        self.slack = slack or SlackSettings()
+        self.teams = teams or TeamsSettings()
+        # A character escaped as JSON \uXXXX takes 6 bytes; the other fields need some room.
+        needed = self.match.max_text_chars * 6 + 4096
+        if self.api.max_body_bytes < needed:
+            raise ConfigError(
+                f"Invalid settings:\n  SIMATCH_MAX_BODY_BYTES={self.api.max_body_bytes} cannot "
+                f"carry a text of SIMATCH_MAX_TEXT_CHARS={self.match.max_text_chars}; "
+                f"set it to at least {needed}."
+            )

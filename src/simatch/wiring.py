@@ -1,4 +1,5 @@
-"""The one place where objects are built from settings. Nothing here runs at import time."""
+"""The one place where objects are built from settings: adapters (through their packages'
+factories), the domain, the services and the chat engine. Nothing here runs at import time."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ from simatch.errors import ConfigError
 from simatch.index.factory import build_index
 from simatch.ingest.cache import EmbeddingCache
 from simatch.ingest.pipeline import Ingestor, IngestSettings
+from simatch.services import (
+    DuplicateService,
+    FeedbackService,
+    GapService,
+    ImportService,
+    IndexInfoService,
+    KeyService,
+    MatchLimits,
+    MatchService,
+    RecordService,
+)
 from simatch.stores.factory import (
     open_duplicate_store,
     open_feedback_log,
@@ -29,7 +41,7 @@ from simatch.stores.factory import (
 from simatch.text.factory import build_text_analyzer
 
 if TYPE_CHECKING:
-    from simatch.services import FeedbackService, MatchService, RecordService
+    from simatch.chat.engine import Engine
 
 T = TypeVar("T")
 C = TypeVar("C", bound="Closable")
@@ -50,7 +62,8 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for err in exc.errors(include_url=False):
             field = ".".join(str(p) for p in err["loc"]) or "settings"
-            name = f"SIMATCH_{field.upper()}" if field != "settings" else "settings"
+            # Fields with their own variable name (SLACK_BOT_TOKEN ...) report it as it is.
+            name = field if field == "settings" or field.isupper() else f"SIMATCH_{field.upper()}"
             lines.append(f"{name}: {err['msg']}")
         raise ConfigError("Invalid settings:\n  " + "\n  ".join(lines)) from exc
 
@@ -189,7 +202,6 @@ class Container:
                 calibration=self.calibration,
                 feedback=self._feedback_boosts or self.feedback_store,
                 centring=self.centring,
-                concurrency=self.settings.match.match_concurrency or None,
             ),
         )
 
@@ -240,26 +252,82 @@ class Container:
             lambda: open_feedback_log(s.index, s.feedback, self.embedder.model_id),
         )
 
+    # -- services: what the transports use ------------------------------------------------
+
     @property
     def match_service(self) -> MatchService:
-        from simatch.services import MatchService
-
+        m = self.settings.match
         return self._once(
             "match_service",
-            lambda: MatchService(self.matcher, self.feedback_store, gaps=self.gaps),
+            lambda: MatchService(
+                self.matcher,
+                self.feedback_store,
+                gaps=self.gaps,
+                limits=MatchLimits(m.match_limit, m.match_max_limit),
+                concurrency=m.match_concurrency or None,
+            ),
         )
 
     @property
     def feedback_service(self) -> FeedbackService:
-        from simatch.services import FeedbackService
-
         return self._once("feedback_service", lambda: FeedbackService(self.feedback_store))
 
     @property
     def record_service(self) -> RecordService:
-        from simatch.services import RecordService
-
         return self._once("record_service", lambda: RecordService(self.ingestor, self.index))
+
+    @property
+    def import_service(self) -> ImportService:
+        indexes = self.settings.index.indexes_dir
+        return self._once("import_service", lambda: ImportService(self.ingestor, indexes))
+
+    @property
+    def gap_service(self) -> GapService:
+        return self._once("gap_service", lambda: GapService(self.gaps))
+
+    @property
+    def key_service(self) -> KeyService:
+        return self._once("key_service", lambda: KeyService(self.keys))
+
+    @property
+    def index_info_service(self) -> IndexInfoService:
+        ix = self.settings.index
+        backend = f"qdrant server {ix.qdrant_url}" if ix.qdrant_url else "qdrant-edge"
+        return self._once(
+            "index_info_service",
+            lambda: IndexInfoService(lambda: self.embedder, lambda: self.index, backend),
+        )
+
+    @property
+    def duplicate_service(self) -> DuplicateService:
+        threshold = self.settings.ingest.duplicate_threshold
+        if threshold is None and self.calibration is not None:
+            threshold = self.calibration.duplicate
+        return self._once(
+            "duplicate_service",
+            lambda: DuplicateService(self.index, self.analyzer, self.duplicates, threshold),
+        )
+
+    @property
+    def chat_engine(self) -> Engine:
+        """The conversation engine behind the Slack and Teams apps, on the same services as the
+        API (one match log, one gap log, one concurrency limit)."""
+        from simatch.chat.catalogue import Catalogue
+        from simatch.chat.engine import Engine
+        from simatch.chat.state import ConversationStore
+
+        chat = self.settings.chat
+        return self._once(
+            "chat_engine",
+            lambda: Engine(
+                self.match_service,
+                self.feedback_service,
+                self.record_service,
+                self.gap_service,
+                catalogue=Catalogue.load(chat.chat_language),
+                store=ConversationStore(chat.chat_memory_hours * 3600, chat.chat_max_threads),
+            ),
+        )
 
     def close(self) -> None:
         with self._lock:

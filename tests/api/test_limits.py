@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from simatch.api.deps import get_match_service
 from simatch.api.limits import RateLimiter
 from simatch.errors import RateLimited
 from tests.api.conftest import Api, ApiFactory, assert_error, serve_in_thread
@@ -127,10 +128,10 @@ def test_every_error_path_has_the_error_shape(seeded: Api) -> None:
 
 def test_unexpected_failures_are_500_with_the_shape_and_no_internals(seeded: Api) -> None:
     class Broken:
-        def match(self, query: object) -> None:
+        def match(self, query: object, **options: object) -> None:
             raise RuntimeError("secret internals /etc/passwd")
 
-    seeded.box.__dict__["_match_service"] = Broken()
+    seeded.app.dependency_overrides[get_match_service] = Broken
     response = seeded.client.post(
         "/v1/match", json={"text": "nuoret"}, headers={"X-Request-ID": "req-42"}
     )

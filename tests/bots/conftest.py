@@ -21,7 +21,14 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from simatch.config import EmbeddingSettings, IndexSettings, Settings, TextSettings
+from simatch.config import (
+    EmbeddingSettings,
+    IndexSettings,
+    Settings,
+    SlackSettings,
+    TeamsSettings,
+    TextSettings,
+)
 from simatch.wiring import Container
 from tests.chat.data import CALIBRATION, fill
 
@@ -137,11 +144,15 @@ def mock_platforms() -> Iterator[MockPlatforms]:
     server.server_close()
 
 
-def chat_container(data_dir: Path) -> Container:
+def chat_container(
+    data_dir: Path, slack: SlackSettings | None = None, teams: TeamsSettings | None = None
+) -> Container:
     settings = Settings(
         index=IndexSettings(data_dir=data_dir),
         embedding=EmbeddingSettings(embedding_backend="fake"),
         text=TextSettings(),
+        slack=slack,
+        teams=teams,
     )
     return fill(Container(settings, calibration=CALIBRATION))
 

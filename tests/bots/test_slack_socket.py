@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from simatch.bots import chat_engine
 from simatch.bots.slack import run_socket_mode
-from simatch.config import ChatSettings, SlackSettings
+from simatch.config import SlackSettings
 from tests.bots.conftest import BOT_ID, BOT_USER, chat_container
 
 
@@ -91,14 +90,14 @@ async def wait_for(condition: Any, timeout: float = 15.0) -> None:
 async def test_socket_mode_answers_once_and_acknowledges(
     socket_mock: SocketMock, tmp_path: Path
 ) -> None:
-    container = chat_container(tmp_path / "socket")
     settings = SlackSettings(
         SLACK_BOT_TOKEN="xoxb-socket",
         SLACK_APP_TOKEN="xapp-socket",
         SIMATCH_SLACK_SOCKET_MODE=True,
         SIMATCH_SLACK_API_URL=f"{socket_mock.url}/api/",
     )
-    engine = chat_engine(container, ChatSettings())
+    container = chat_container(tmp_path / "socket", slack=settings)
+    engine = container.chat_engine
     task = asyncio.create_task(run_socket_mode(engine, settings))
     try:
         await asyncio.wait_for(socket_mock.connected.wait(), 15)
@@ -119,5 +118,4 @@ async def test_socket_mode_answers_once_and_acknowledges(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        engine.gaps.close()
         container.close()

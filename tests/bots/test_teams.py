@@ -31,10 +31,9 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, mock_platforms: MockPlatforms) -> Iterator[Live]:
-    container = chat_container(tmp_path_factory.mktemp("teams"))
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SIMATCH_TEAMS_ALLOW_ANONYMOUS", "true")
-        app = create_app(container, warm=False)
+    teams = TeamsSettings(SIMATCH_TEAMS_ALLOW_ANONYMOUS=True)
+    container = chat_container(tmp_path_factory.mktemp("teams"), teams=teams)
+    app = create_app(container, warm=False)
     with LiveServer(app) as server:
         yield Live(server.url, container, mock_platforms)
     container.close()
@@ -178,14 +177,14 @@ def test_help_is_plain_text(live: Live) -> None:
 async def test_with_jwt_validation_an_unsigned_request_is_rejected(
     tmp_path: Any, mock_platforms: MockPlatforms
 ) -> None:
-    container = chat_container(tmp_path / "jwt")
     prefix = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(prefix + "CLIENTID", "00000000-0000-0000-0000-000000000001")
+        env.setenv(prefix + "TENANTID", "00000000-0000-0000-0000-000000000002")
+        env.setenv(prefix + "CLIENTSECRET", "not-a-real-secret")
+        container = chat_container(tmp_path / "jwt", teams=TeamsSettings())
     try:
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv(prefix + "CLIENTID", "00000000-0000-0000-0000-000000000001")
-            env.setenv(prefix + "TENANTID", "00000000-0000-0000-0000-000000000002")
-            env.setenv(prefix + "CLIENTSECRET", "not-a-real-secret")
-            app = create_app(container, warm=False)
+        app = create_app(container, warm=False)
         conversation = f"a:jwt-{uuid.uuid4().hex[:8]}"
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://app") as c:
@@ -205,10 +204,11 @@ def test_anonymous_mode_only_with_the_setting_and_with_a_warning(
     tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert not TeamsSettings().enabled
-    container = chat_container(tmp_path / "anon")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SIMATCH_TEAMS_ALLOW_ANONYMOUS", "true")
+        container = chat_container(tmp_path / "anon", teams=TeamsSettings())
     try:
-        with pytest.MonkeyPatch.context() as env, caplog.at_level(logging.WARNING):
-            env.setenv("SIMATCH_TEAMS_ALLOW_ANONYMOUS", "true")
+        with caplog.at_level(logging.WARNING):
             app = create_app(container, warm=False)
         assert "/api/messages" in {getattr(r, "path", "") for r in app.routes}
         assert any("SIMATCH_TEAMS_ALLOW_ANONYMOUS=true" in r.getMessage() for r in caplog.records)

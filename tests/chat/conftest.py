@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from simatch.chat import build_engine
 from simatch.chat.engine import Engine
 from simatch.wiring import Container
 from tests.chat.data import CALIBRATION, fill
@@ -16,6 +15,4 @@ def container(make_container: ContainerFactory) -> Container:
 
 @pytest.fixture
 def engine(container: Container) -> Engine:
-    eng = build_engine(container)
-    yield eng
-    eng.gaps.close()
+    return container.chat_engine

@@ -213,7 +213,7 @@ def test_buttons_of_a_forgotten_question_say_so(engine: Engine) -> None:
 
 
 class _Down:
-    def match(self, query: Any) -> Any:
+    def match(self, query: Any, **options: Any) -> Any:
         raise BackendUnavailable("index down")
 
 

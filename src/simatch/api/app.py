@@ -72,7 +72,7 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
     install_error_handlers(app)
     for module in (match, records, feedback, gaps, keys, health):
         app.include_router(module.router)
-    mount_bots(app, container)  # Slack and Teams, only when configured
+    mount_bots(app, container.settings, lambda: container.chat_engine)  # only when configured
     app.add_middleware(
         BodyLimitMiddleware,
         max_body=settings.max_body_bytes,

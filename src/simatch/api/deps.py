@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 
 from simatch.api.limits import RateLimiter
 from simatch.api.metrics import Metrics
+from simatch.services.match import MatchService
 from simatch.wiring import Container
 
 
@@ -41,6 +42,12 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_match_service(request: Request) -> MatchService:
+    service: MatchService = request.app.state.simatch.container.match_service
+    return service
+
+
 StateDep = Annotated[AppState, Depends(get_state)]
+MatchServiceDep = Annotated[MatchService, Depends(get_match_service)]
 ContainerDep = Annotated[Container, Depends(get_container)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from simatch.api.auth import MatchAccess
-from simatch.api.deps import ContainerDep, MetricsDep
+from simatch.api.deps import ContainerDep, MatchServiceDep, MetricsDep
 from simatch.api.errors import ERROR_RESPONSES
 from simatch.domain.query import Query
 from simatch.domain.results import SECTIONS, MatchResult, Section
@@ -65,7 +65,11 @@ class MatchRequest(BaseModel):
     summary="Find solutions, peers and funders for a described problem",
 )
 def match(
-    body: MatchRequest, _caller: MatchAccess, container: ContainerDep, metrics: MetricsDep
+    body: MatchRequest,
+    _caller: MatchAccess,
+    container: ContainerDep,
+    service: MatchServiceDep,
+    metrics: MetricsDep,
 ) -> Response:
     settings = container.settings.match
     limit = body.limit or settings.match_limit
@@ -85,7 +89,7 @@ def match(
         sections=sections,
     )
     started = time.perf_counter()
-    result = container.match_service.match(query)
+    result = service.match(query)
     metrics.match_latency.observe(time.perf_counter() - started)
     log.debug("match", extra={"text_chars": len(body.text), "language": result.query.detected})
     # Serialised by pydantic directly: the model is already valid, no second validation.

@@ -166,7 +166,7 @@ async def import_records(
     ] = None,
 ) -> ImportReport:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    service = container.record_service
+    service = container.import_service
     if content_type == "multipart/form-data":
         async with request.form(max_files=1, max_fields=10) as form:
             upload = form.get("file")

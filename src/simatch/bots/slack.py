@@ -241,17 +241,14 @@ async def run_socket_mode(engine: Engine, settings: SlackSettings, timeout: floa
 
 def main() -> None:  # pragma: no cover - runs until stopped
     """``python -m simatch.bots.slack``: the Slack app over Socket Mode, without HTTP."""
-    from simatch.bots import chat_engine
-    from simatch.config import ChatSettings
-    from simatch.wiring import Container
+    from simatch.wiring import Container, load_settings
 
     logging.basicConfig(level=logging.INFO)
-    settings = SlackSettings(SIMATCH_SLACK_SOCKET_MODE=True)
-    chat = ChatSettings()
-    container = Container()
+    container = Container(load_settings(slack=SlackSettings(SIMATCH_SLACK_SOCKET_MODE=True)))
     try:
-        engine = chat_engine(container, chat)
-        asyncio.run(run_socket_mode(engine, settings, chat.chat_timeout))
+        settings = container.settings
+        engine = container.chat_engine
+        asyncio.run(run_socket_mode(engine, settings.slack, settings.chat.chat_timeout))
     finally:
         container.close()
 

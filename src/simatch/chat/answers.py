@@ -1,10 +1,11 @@
 """Matching a thread's question and turning the result into a reply: the first page, the
-next pages ("show more"), and an honest answer (recorded as a gap) when nothing fits."""
+next pages ("show more"), and an honest answer when nothing fits (``MatchService`` records
+it as a gap, with the platform it came from)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from simatch.chat import intents
 from simatch.chat.catalogue import Catalogue
@@ -12,23 +13,16 @@ from simatch.chat.render import filter_notes, footer_buttons, section_view
 from simatch.chat.replies import Button, Reply
 from simatch.chat.state import QueryState
 from simatch.domain.query import Query
-from simatch.domain.results import SECTIONS, MatchItem, MatchResult, Section
-from simatch.domain.stores import GapLog
+from simatch.domain.results import SECTIONS, MatchItem, Section
 from simatch.errors import InvalidInput, TextTooLong
+from simatch.services.match import MatchService
 
 log = logging.getLogger(__name__)
 
 
-class MatchService(Protocol):
-    def match(self, query: Query) -> MatchResult: ...
-
-
 class Answers:
-    def __init__(
-        self, matches: MatchService, gaps: GapLog, catalogue: Catalogue, page_size: int = 3
-    ) -> None:
+    def __init__(self, matches: MatchService, catalogue: Catalogue, page_size: int = 3) -> None:
         self.matches = matches
-        self.gaps = gaps
         self.catalogue = catalogue
         self.page_size = page_size
 
@@ -38,17 +32,18 @@ class Answers:
         """The first page of ``sections``; ``honest``: say so when nothing fits.
         Sets ``qs.offsets``; kind "answer" or "no_match" on success."""
         try:
-            result = self.matches.match(self._query(qs, sections, 0))
+            result = self.matches.match(
+                self._query(qs, sections, 0),
+                source=platform,
+                record_gap=honest,
+                asked_regions=qs.regions,
+            )
         except Exception as exc:
             return self.failure(qs.language, exc)
         qs.offsets = dict.fromkeys(SECTIONS, 0)
         lang = qs.language
         notes = filter_notes(qs.regions, lang, self.catalogue)
         if honest and result.no_good_match:
-            try:
-                self.gaps.record(qs.text, lang, platform, qs.regions, result.match_id)
-            except Exception:
-                log.exception("the gap could not be recorded")
             text = "\n".join(
                 self._t(lang, k) for k in ("no_match", "no_match_tips", "no_match_gap")
             )
@@ -76,7 +71,8 @@ class Answers:
         found: dict[Section, tuple[list[MatchItem], str | None]] = {}
         try:
             for offset, names in by_offset.items():
-                result = self.matches.match(self._query(qs, tuple(names), offset))
+                query = self._query(qs, tuple(names), offset)
+                result = self.matches.match(query, record_gap=False)
                 for name in names:
                     found[name] = (result.section(name), result.match_id)
         except Exception as exc:

@@ -9,17 +9,19 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from simatch.chat import intents
-from simatch.chat.answers import Answers, MatchService
+from simatch.chat.answers import Answers
 from simatch.chat.catalogue import Catalogue
 from simatch.chat.needs import need_record, parse_consent
 from simatch.chat.replies import ActionEvent, Button, Incoming, Reply
 from simatch.chat.state import Conversation, ConversationStore, QueryState
-from simatch.domain.records import BaseRecord
 from simatch.domain.results import SECTIONS, Section
-from simatch.domain.stores import GapLog
+from simatch.services.feedback import FeedbackService
+from simatch.services.gaps import GapService
+from simatch.services.match import MatchService
+from simatch.services.records import RecordService
 from simatch.text.language import detect_language
 
 log = logging.getLogger(__name__)
@@ -27,30 +29,13 @@ log = logging.getLogger(__name__)
 MAX_CONSENT_WORDS = 12  # a longer reply to the consent prompt is a new question, not a name
 
 
-class FeedbackService(Protocol):
-    def record(
-        self,
-        *,
-        match_id: str,
-        item_id: str,
-        verdict: str,
-        reason: str | None = None,
-        source: str = ...,
-        kind: str | None = None,
-    ) -> Any: ...
-
-
-class NeedStore(Protocol):
-    def put(self, record: BaseRecord) -> Any: ...
-
-
 class Engine:
     def __init__(
         self,
         matches: MatchService,
         feedback: FeedbackService,
-        needs: NeedStore,
-        gaps: GapLog,
+        records: RecordService,
+        gaps: GapService,
         catalogue: Catalogue | None = None,
         store: ConversationStore | None = None,
         detect: Callable[[str], str] = detect_language,
@@ -58,9 +43,10 @@ class Engine:
         page_size: int = 3,
     ) -> None:
         self.feedback = feedback
-        self.needs = needs
+        self.records = records  # needs saved with consent
+        self.gaps = gaps  # questions without a good match, for staff (MatchService records them)
         self.catalogue = catalogue or Catalogue.load()
-        self.answers = Answers(matches, gaps, self.catalogue, page_size)
+        self.answers = Answers(matches, self.catalogue, page_size)
         self.store = store or ConversationStore()
         self.detect = detect
         self.extra_regions = tuple(extra_regions)
@@ -72,11 +58,6 @@ class Engine:
     @matches.setter
     def matches(self, service: MatchService) -> None:
         self.answers.matches = service
-
-    @property
-    def gaps(self) -> GapLog:
-        """Questions without a good match, for staff."""
-        return self.answers.gaps
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -233,7 +214,7 @@ class Engine:
             return Reply("consent", lang, self._t(lang, "consent_needs_org"))
         record = need_record(qs.text, organisation, qs.regions, email, platform)
         try:
-            self.needs.put(record)
+            self.records.save(record)
         except Exception:
             log.exception("need could not be saved")
             return Reply("error", lang, self._t(lang, "error_save"))

@@ -17,9 +17,7 @@ at most ``MatchTuning.weak_items`` items per section instead of padding the list
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -41,7 +39,7 @@ from simatch.domain.ports import (
     Vector,
     VectorIndex,
 )
-from simatch.domain.query import Query
+from simatch.domain.query import DEFAULT_LIMIT, Query
 from simatch.domain.results import (
     Confidence,
     MatchItem,
@@ -101,7 +99,6 @@ class Matcher:
         feedback: FeedbackBoosts | None = None,
         today: Callable[[], date] = date.today,
         centring: LanguageCentring | None = None,
-        concurrency: int | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
@@ -111,10 +108,6 @@ class Matcher:
         self.feedback = feedback
         self._today = today
         self.centring = centring
-        # A match is CPU-bound and mostly in native code that runs one thread per call: more
-        # matches at once than cores only add GIL hand-offs and cache misses, so the rest
-        # wait their turn (measured in benchmarks/README.md, HTTP API load).
-        self._slots = threading.BoundedSemaphore(concurrency or os.cpu_count() or 1)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -125,12 +118,9 @@ class Matcher:
         """``match`` plus the query's dense vector (the match log keeps it for feedback).
 
         The vector returned is the model's own (not centred), so that feedback similarity
-        stays comparable across changes of the language means.
+        stays comparable across changes of the language means. How many matches run at once
+        is the caller's to limit (``MatchService``).
         """
-        with self._slots:
-            return self._match(query)
-
-    def _match(self, query: Query) -> tuple[MatchResult, Vector]:
         text = self._check(query)
         today = query.today or self._today()
         detected = self.analyzer.detect_language(text)
@@ -144,7 +134,7 @@ class Matcher:
             target_groups=tuple(normalise_name(t) for t in query.target_groups),
         )
         want = query.sections
-        top = query.offset + query.limit
+        top = query.offset + _limit(query)
         pool = self.tuning.candidates + query.offset
 
         result = MatchResult(
@@ -222,7 +212,7 @@ class Matcher:
                 f"The text is longer than {self.tuning.max_text_chars} characters.",
                 {"field": "text", "max": self.tuning.max_text_chars},
             )
-        if query.limit < 1:
+        if _limit(query) < 1:
             raise InvalidInput("limit must be at least 1.", {"field": "limit"})
         return text
 
@@ -504,6 +494,10 @@ def _fuse(
         if boosts and entry.key in boosts:
             entry.score = max(0.0, entry.score + boosts[entry.key])
     return sorted(found.values(), key=lambda e: (-e.score, e.key))
+
+
+def _limit(query: Query) -> int:
+    return DEFAULT_LIMIT if query.limit is None else query.limit
 
 
 def _clean(text: str) -> str:

@@ -1,0 +1,27 @@
+"""The use cases, one module per concern: the only door the transports (API, CLI, chat) use.
+``simatch.wiring.Container`` builds them; each takes the ports it needs, never an adapter."""
+
+from simatch.services.duplicates import DuplicateService
+from simatch.services.feedback import FeedbackPage, FeedbackService
+from simatch.services.gaps import GapService
+from simatch.services.imports import ImportService
+from simatch.services.index_info import IndexInfo, IndexInfoService
+from simatch.services.keys import KeyService
+from simatch.services.match import MatchLimits, MatchService
+from simatch.services.records import RecordPage, RecordService, StoredRecord
+
+__all__ = [
+    "DuplicateService",
+    "FeedbackPage",
+    "FeedbackService",
+    "GapService",
+    "ImportService",
+    "IndexInfo",
+    "IndexInfoService",
+    "KeyService",
+    "MatchLimits",
+    "MatchService",
+    "RecordPage",
+    "RecordService",
+    "StoredRecord",
+]
