@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from simatch.api.deps import get_match_service
-from simatch.api.limits import RateLimiter
+from simatch.api.rate_limit import RateLimiter
 from simatch.errors import RateLimited
 from tests.api.conftest import Api, ApiFactory, assert_error, serve_in_thread
 

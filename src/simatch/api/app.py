@@ -1,8 +1,9 @@
 """The FastAPI app: ``create_app(container)``. Nothing is built at import time.
 
 Layers, outermost first: CORS (when configured), ObserveMiddleware (request id, metrics,
-access log, last-resort 500), BodyLimitMiddleware (413), then the routes, whose errors are
-rendered by ``errors.py``.
+access log, last-resort 500), BodyLimitMiddleware (413), then the routes (``routes/``, each
+on the narrow services of ``deps.py``), whose errors are rendered by ``errors.py``. The
+Slack and Teams apps are mounted beside them when configured (``simatch.bots``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from simatch.api import feedback, gaps, health, keys, match, records
 from simatch.api.deps import AppState
 from simatch.api.errors import install_error_handlers
-from simatch.api.limits import BodyLimitMiddleware, RateLimiter
 from simatch.api.metrics import Metrics
-from simatch.api.observe import ObserveMiddleware
+from simatch.api.middleware.body_limit import BodyLimitMiddleware
+from simatch.api.middleware.observe import ObserveMiddleware
+from simatch.api.rate_limit import RateLimiter
+from simatch.api.routes import ROUTERS
 from simatch.bots import mount_bots
-from simatch.domain.query import Query
 from simatch.wiring import Container
 
 log = logging.getLogger("simatch.api")
@@ -41,8 +42,7 @@ def warm_up(container: Container) -> None:
     every request tries again, so it recovers by itself when the backend comes back.
     """
     try:
-        container.embedder.load()
-        container.matcher.match(Query(text="warm up", limit=1))
+        container.match_service.warm_up()
     except Exception as exc:
         log.warning("warm-up incomplete (%s: %s); /readyz reports it", type(exc).__name__, exc)
 
@@ -51,6 +51,7 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
     settings = container.settings.api
     state = AppState(
         container=container,
+        settings=settings,
         metrics=Metrics(),
         key_limiter=RateLimiter(settings.rate_limit_per_key, settings.rate_limit_burst),
         client_limiter=RateLimiter(settings.rate_limit_per_client, settings.rate_limit_burst),
@@ -70,8 +71,8 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
     )
     app.state.simatch = state
     install_error_handlers(app)
-    for module in (match, records, feedback, gaps, keys, health):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     mount_bots(app, container.settings, lambda: container.chat_engine)  # only when configured
     app.add_middleware(
         BodyLimitMiddleware,

@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from simatch.api.deps import StateDep
+from simatch.api.deps import ApiSettingsDep, KeyServiceDep, StateDep
 from simatch.domain.keys import ApiKey, Scope
 from simatch.errors import Forbidden, Unauthenticated
 
@@ -38,6 +38,7 @@ class Caller:
 async def get_caller(
     request: Request,
     state: StateDep,
+    keys: KeyServiceDep,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Caller:
     address = request.client.host if request.client else "unknown"
@@ -48,7 +49,7 @@ async def get_caller(
     scheme, _, token = header.partition(" ")
     key = None
     if scheme.lower() == "bearer" and token.strip():
-        key = state.container.keys.authenticate(token.strip())
+        key = keys.authenticate(token.strip())
     if key is None:
         # Failed attempts count against the address: guessing keys is rate limited too.
         state.client_limiter.hit(f"addr:{address}")
@@ -84,9 +85,9 @@ def require(scope: Scope) -> Callable[[Caller], Awaitable[Caller]]:
     return dependency
 
 
-async def match_access(caller: CallerDep, state: StateDep) -> Caller:
+async def match_access(caller: CallerDep, settings: ApiSettingsDep) -> Caller:
     """Matching, feedback and reading records: open unless SIMATCH_REQUIRE_KEY_FOR_MATCH."""
-    if state.container.settings.api.require_key_for_match:
+    if settings.require_key_for_match:
         check_scope(caller, "match")
     return caller
 

@@ -1,30 +1,57 @@
-"""FastAPI dependencies: the container and the app's own metrics and limiters.
+"""FastAPI dependencies: one per service, so a route takes the narrow thing it needs (and a
+test swaps it with ``app.dependency_overrides[get_match_service] = ...``), plus the app's own
+settings, metrics and limiters.
 
 They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the thread
-pool, a hop per dependency per request; these are cheap enough for the event loop.
+pool, a hop per dependency per request. Building a service may open the index or load a
+model, so that happens once in a worker thread; afterwards the service is handed out on the
+event loop. A service that failed to build (the index backend is down) is tried again on the
+next request.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, TypeVar, cast
 
+import anyio.to_thread
 from fastapi import Depends, Request
 
-from simatch.api.limits import RateLimiter
 from simatch.api.metrics import Metrics
-from simatch.services.match import MatchService
+from simatch.api.rate_limit import RateLimiter
+from simatch.config import ApiSettings
+from simatch.services import (
+    FeedbackService,
+    GapService,
+    ImportService,
+    IndexInfoService,
+    KeyService,
+    MatchService,
+    RecordService,
+)
 from simatch.wiring import Container
 
+T = TypeVar("T")
 
-@dataclass(frozen=True)
+
+@dataclass
 class AppState:
     """What create_app builds once per app and routes read through ``request.app.state``."""
 
     container: Container
+    settings: ApiSettings
     metrics: Metrics
     key_limiter: RateLimiter
     client_limiter: RateLimiter
+    services: dict[Callable[[Container], object], object] = field(default_factory=dict)
+
+    async def service(self, pick: Callable[[Container], T]) -> T:
+        found = self.services.get(pick)
+        if found is None:
+            found = await anyio.to_thread.run_sync(pick, self.container)
+            self.services[pick] = found
+        return cast(T, found)
 
 
 async def get_state(request: Request) -> AppState:
@@ -32,22 +59,38 @@ async def get_state(request: Request) -> AppState:
     return state
 
 
-async def get_container(request: Request) -> Container:
-    container: Container = request.app.state.simatch.container
-    return container
-
-
-async def get_metrics(request: Request) -> Metrics:
-    metrics: Metrics = request.app.state.simatch.metrics
-    return metrics
-
-
-def get_match_service(request: Request) -> MatchService:
-    service: MatchService = request.app.state.simatch.container.match_service
-    return service
-
-
 StateDep = Annotated[AppState, Depends(get_state)]
-MatchServiceDep = Annotated[MatchService, Depends(get_match_service)]
-ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+async def get_settings(state: StateDep) -> ApiSettings:
+    return state.settings
+
+
+async def get_metrics(state: StateDep) -> Metrics:
+    return state.metrics
+
+
+def _service(pick: Callable[[Container], T]) -> Callable[[AppState], Awaitable[T]]:
+    async def dependency(state: StateDep) -> T:
+        return await state.service(pick)
+
+    return dependency
+
+
+get_match_service = _service(lambda c: c.match_service)
+get_record_service = _service(lambda c: c.record_service)
+get_import_service = _service(lambda c: c.import_service)
+get_feedback_service = _service(lambda c: c.feedback_service)
+get_gap_service = _service(lambda c: c.gap_service)
+get_key_service = _service(lambda c: c.key_service)
+get_index_info_service = _service(lambda c: c.index_info_service)
+
+ApiSettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+MatchServiceDep = Annotated[MatchService, Depends(get_match_service)]
+RecordServiceDep = Annotated[RecordService, Depends(get_record_service)]
+ImportServiceDep = Annotated[ImportService, Depends(get_import_service)]
+FeedbackServiceDep = Annotated[FeedbackService, Depends(get_feedback_service)]
+GapServiceDep = Annotated[GapService, Depends(get_gap_service)]
+KeyServiceDep = Annotated[KeyService, Depends(get_key_service)]
+IndexInfoServiceDep = Annotated[IndexInfoService, Depends(get_index_info_service)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from simatch.api.auth import AdminAccess
-from simatch.api.deps import ContainerDep
+from simatch.api.deps import KeyServiceDep
 from simatch.api.errors import ERROR_RESPONSES
 from simatch.domain.keys import ApiKey, Scope
 
@@ -49,13 +49,13 @@ class NewKey(BaseModel):
 
 
 @router.get("/keys", response_model=list[Key], summary="List API keys (never their tokens)")
-def list_keys(_caller: AdminAccess, container: ContainerDep) -> list[Key]:
-    return [Key.of(k) for k in container.keys.list()]
+def list_keys(_caller: AdminAccess, service: KeyServiceDep) -> list[Key]:
+    return [Key.of(k) for k in service.list()]
 
 
 @router.post("/keys", status_code=201, response_model=NewKey, summary="Create an API key")
-def create_key(body: KeyRequest, _caller: AdminAccess, container: ContainerDep) -> NewKey:
-    key, token = container.keys.create(body.name, body.scopes)
+def create_key(body: KeyRequest, _caller: AdminAccess, service: KeyServiceDep) -> NewKey:
+    key, token = service.create(body.name, body.scopes)
     return NewKey(key=Key.of(key), token=token)
 
 
@@ -63,6 +63,6 @@ def create_key(body: KeyRequest, _caller: AdminAccess, container: ContainerDep) 
 def revoke_key(
     key_id: Annotated[str, Path(min_length=1, max_length=40)],
     _caller: AdminAccess,
-    container: ContainerDep,
+    service: KeyServiceDep,
 ) -> Key:
-    return Key.of(container.keys.revoke(key_id))
+    return Key.of(service.revoke(key_id))

@@ -1,4 +1,8 @@
-"""Records: list, read, put, delete, and import JSONL or CSV files (curate scope to change)."""
+"""POST /v1/records/import: a JSONL or CSV file, streamed into the index (curate scope).
+
+Rows land while the upload arrives; the answer, once the file was read to the end, is the
+import report: every rejected row with its line, field and reason, and near-duplicates.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,23 @@ import logging
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Request
 from fastapi import Query as Param
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from simatch.api.auth import CurateAccess, MatchAccess
-from simatch.api.deps import ContainerDep, MetricsDep
+from simatch.api.auth import CurateAccess
+from simatch.api.deps import ImportServiceDep, MetricsDep
 from simatch.api.errors import ERROR_RESPONSES, ErrorResponse
 from simatch.api.uploads import buffered
-from simatch.domain.records import AnyRecord, Kind
 from simatch.errors import InvalidInput
-from simatch.ingest.readers import Format, read_stream
 from simatch.ingest.report import DuplicateFlag, IngestReport, Rejection
+from simatch.services.imports import Format
 
 log = logging.getLogger("simatch.api.records")
 router = APIRouter(prefix="/v1", tags=["records"], responses=ERROR_RESPONSES)
-
-KindPath = Annotated[Kind, Path(description="innovation, need, call or actor")]
-IdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
 REPORT_LIMIT = 1000  # rejected rows and duplicates listed in an import answer
 
 _RAW_TYPES: dict[str, str] = {
@@ -59,13 +59,6 @@ IMPORT_BODY: dict[str, Any] = {
 }
 
 
-class RecordList(BaseModel):
-    items: list[AnyRecord]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
-
-
 class ImportReport(BaseModel):
     ok: bool = Field(description="True when no row was rejected.")
     read: int
@@ -94,57 +87,6 @@ class ImportReport(BaseModel):
         )
 
 
-@router.get("/records", response_model=RecordList, summary="List records, one page at a time")
-def list_records(
-    _caller: MatchAccess,
-    container: ContainerDep,
-    kind: Kind | None = None,
-    q: Annotated[
-        str | None, Param(max_length=200, description="Id, title, name or organisation contains")
-    ] = None,
-    cursor: Annotated[str | None, Param(max_length=200)] = None,
-    limit: Annotated[int, Param(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
-    page = container.record_service.list(kind, q, cursor, limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
-
-
-@router.get("/records/{kind}/{id}", response_model=AnyRecord, summary="Read one record")
-def get_record(
-    kind: KindPath, id: IdPath, _caller: MatchAccess, container: ContainerDep
-) -> dict[str, Any]:
-    return container.record_service.get(kind, id)
-
-
-@router.put(
-    "/records/{kind}/{id}",
-    response_model=AnyRecord,
-    responses={201: {"model": AnyRecord, "description": "Created."}},
-    summary="Create or replace a record (201 created, 200 replaced or unchanged)",
-)
-def put_record(
-    kind: KindPath,
-    id: IdPath,
-    record: Annotated[AnyRecord, Body(description="The full record; kind and id as in the URL.")],
-    response: Response,
-    _caller: CurateAccess,
-    container: ContainerDep,
-) -> dict[str, Any]:
-    stored = container.record_service.put(kind, id, record.model_dump(mode="json"))
-    response.status_code = 201 if stored.created else 200
-    return stored.record
-
-
-@router.delete(
-    "/records/{kind}/{id}", status_code=204, response_class=Response, summary="Delete a record"
-)
-def delete_record(
-    kind: KindPath, id: IdPath, _caller: CurateAccess, container: ContainerDep
-) -> Response:
-    container.record_service.delete(kind, id)
-    return Response(status_code=204)
-
-
 @router.post(
     "/records/import",
     response_model=ImportReport,
@@ -155,7 +97,7 @@ def delete_record(
 async def import_records(
     request: Request,
     _caller: CurateAccess,
-    container: ContainerDep,
+    service: ImportServiceDep,
     metrics: MetricsDep,
     format: Annotated[
         Literal["jsonl", "csv", "tsv"] | None,
@@ -166,7 +108,6 @@ async def import_records(
     ] = None,
 ) -> ImportReport:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    service = container.import_service
     if content_type == "multipart/form-data":
         async with request.form(max_files=1, max_fields=10) as form:
             upload = form.get("file")
@@ -174,13 +115,13 @@ async def import_records(
                 raise InvalidInput("The form needs a 'file' field.", {"field": "file"})
             name = upload.filename or filename or "upload"
             fmt, source = _format(format, None, name)
-            rows = read_stream(upload.file, source, fmt)
-            report = await anyio.to_thread.run_sync(service.import_rows, rows)
+            file = upload.file
+            report = await anyio.to_thread.run_sync(service.import_stream, file, source, fmt)
     elif format or content_type in _RAW_TYPES:
         fmt, source = _format(format, _RAW_TYPES.get(content_type), filename)
-        rows = read_stream(buffered(request.stream()), source, fmt)
+        body = buffered(request.stream())
         try:
-            report = await anyio.to_thread.run_sync(service.import_rows, rows)
+            report = await anyio.to_thread.run_sync(service.import_stream, body, source, fmt)
         except ClientDisconnect:
             log.info("import interrupted by the client; the rows before that landed")
             raise HTTPException(400, "The upload was interrupted.") from None

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from simatch.api.auth import MatchAccess
-from simatch.api.deps import ContainerDep, MatchServiceDep, MetricsDep
+from simatch.api.deps import MatchServiceDep, MetricsDep
 from simatch.api.errors import ERROR_RESPONSES
-from simatch.domain.query import Query
+from simatch.domain.query import MAX_LIMIT, Query
 from simatch.domain.results import SECTIONS, MatchResult, Section
-from simatch.errors import InvalidInput
 
 log = logging.getLogger("simatch.api.match")
 router = APIRouter(prefix="/v1", tags=["match"], responses=ERROR_RESPONSES)
@@ -51,7 +50,7 @@ class MatchRequest(BaseModel):
         default_factory=list, max_length=20, description="Only records for these target groups."
     )
     limit: int | None = Field(
-        None, ge=1, le=200, description="Items per section (default SIMATCH_MATCH_LIMIT)."
+        None, ge=1, le=MAX_LIMIT, description="Items per section (default SIMATCH_MATCH_LIMIT)."
     )
     offset: int = Field(0, ge=0, le=1000, description="Skip this many items per section.")
     sections: list[Section] | None = Field(
@@ -65,26 +64,15 @@ class MatchRequest(BaseModel):
     summary="Find solutions, peers and funders for a described problem",
 )
 def match(
-    body: MatchRequest,
-    _caller: MatchAccess,
-    container: ContainerDep,
-    service: MatchServiceDep,
-    metrics: MetricsDep,
+    body: MatchRequest, _caller: MatchAccess, service: MatchServiceDep, metrics: MetricsDep
 ) -> Response:
-    settings = container.settings.match
-    limit = body.limit or settings.match_limit
-    if limit > settings.match_max_limit:
-        raise InvalidInput(
-            f"limit: at most {settings.match_max_limit}",
-            {"field": "limit", "max": settings.match_max_limit},
-        )
     sections = tuple(s for s in SECTIONS if s in body.sections) if body.sections else SECTIONS
     query = Query(
         text=body.text,
         language=body.language,
         regions=tuple(body.regions),
         target_groups=tuple(body.target_groups),
-        limit=limit,
+        limit=body.limit,  # None: the configured default (the service applies the limits)
         offset=body.offset,
         sections=sections,
     )

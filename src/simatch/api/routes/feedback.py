@@ -10,7 +10,7 @@ from fastapi import Query as Param
 from pydantic import BaseModel, ConfigDict, Field
 
 from simatch.api.auth import CurateAccess, MatchAccess
-from simatch.api.deps import ContainerDep, MetricsDep
+from simatch.api.deps import FeedbackServiceDep, MetricsDep
 from simatch.api.errors import ERROR_RESPONSES
 from simatch.domain.stores import FeedbackEntry
 
@@ -69,9 +69,9 @@ class FeedbackList(BaseModel):
     summary="Say whether an item of a match was useful",
 )
 def post_feedback(
-    body: FeedbackRequest, _caller: MatchAccess, container: ContainerDep, metrics: MetricsDep
+    body: FeedbackRequest, _caller: MatchAccess, service: FeedbackServiceDep, metrics: MetricsDep
 ) -> Feedback:
-    entry = container.feedback_service.record(
+    entry = service.record(
         match_id=body.match_id,
         item_id=body.item_id,
         verdict=body.verdict,
@@ -86,12 +86,12 @@ def post_feedback(
 @router.get("/feedback", response_model=FeedbackList, summary="List feedback, newest first")
 def list_feedback(
     _caller: CurateAccess,
-    container: ContainerDep,
+    service: FeedbackServiceDep,
     verdict: Verdict | None = None,
     item_id: Annotated[str | None, Param(max_length=200)] = None,
     source: Annotated[str | None, Param(max_length=40)] = None,
     cursor: Annotated[str | None, Param(max_length=20)] = None,
     limit: Annotated[int, Param(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    page = container.feedback_service.list(limit, cursor, verdict, item_id, source)
+    page = service.list(limit, cursor, verdict, item_id, source)
     return {"items": [Feedback.of(e) for e in page.items], "next_cursor": page.next_cursor}

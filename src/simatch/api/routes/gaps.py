@@ -10,7 +10,7 @@ from fastapi import Query as Param
 from pydantic import BaseModel, Field
 
 from simatch.api.auth import CurateAccess
-from simatch.api.deps import ContainerDep
+from simatch.api.deps import GapServiceDep
 from simatch.api.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["gaps"], responses=ERROR_RESPONSES)
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["gaps"], responses=ERROR_RESPONSES)
 class Gap(BaseModel):
     id: int
     created_at: datetime
-    source: str = Field(description="api, slack or teams")
+    source: str = Field(description="api, cli, slack or teams")
     language: str
     text: str = Field(description="The question as asked (never who asked it).")
     regions: list[str]
@@ -34,11 +34,10 @@ class GapList(BaseModel):
 @router.get("/gaps", response_model=GapList, summary="Questions without a good match, newest first")
 def list_gaps(
     _caller: CurateAccess,
-    container: ContainerDep,
+    service: GapServiceDep,
     limit: Annotated[int, Param(ge=1, le=500)] = 50,
     offset: Annotated[int, Param(ge=0, le=1_000_000)] = 0,
 ) -> GapList:
-    log = container.gaps
     return GapList(
         items=[
             Gap(
@@ -50,7 +49,7 @@ def list_gaps(
                 regions=list(g.regions),
                 match_id=g.match_id,
             )
-            for g in log.list(limit, offset)
+            for g in service.list(limit, offset)
         ],
-        total=log.count(),
+        total=service.count(),
     )
