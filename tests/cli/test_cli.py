@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from simatch.cli.main import app
+from simatch.wiring import Container
 from tests.ingest.test_pipeline import GOOD, write_jsonl
 
 runner = CliRunner()
@@ -66,3 +67,24 @@ def test_bad_settings_are_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> No
     result = runner.invoke(app, ["info"])
     assert result.exit_code == 2
     assert "SIMATCH_QDRANT_URL" in result.output
+
+
+def test_match_json_carries_a_match_id_and_is_logged_like_the_apis(tmp_path: Path) -> None:
+    runner.invoke(app, ["ingest", str(write_jsonl(tmp_path / "g.jsonl", GOOD))])
+    result = runner.invoke(app, ["match", "--json", "Nuorten yksinäisyys"])
+    assert result.exit_code == 0, result.output
+    match_id = json.loads(result.output)["match_id"]
+    assert isinstance(match_id, str) and len(match_id) == 32
+    box = Container()  # the same data dir: feedback can name the CLI's match
+    try:
+        logged = box.feedback_store.get_match(match_id)
+        assert logged is not None and logged.items
+    finally:
+        box.close()
+
+
+def test_match_limit_obeys_the_configured_maximum(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMATCH_MATCH_MAX_LIMIT", "10")
+    result = runner.invoke(app, ["match", "--limit", "11", "Nuorten yksinäisyys"])
+    assert result.exit_code == 2
+    assert "at most 10" in result.output

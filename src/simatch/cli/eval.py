@@ -1,4 +1,4 @@
-"""`simatch eval` (match quality) and the staff lists `simatch duplicates`, `simatch gaps`."""
+"""`simatch eval`: match quality, calibration and the check against recorded thresholds."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from simatch.cli.terminal import err, out
 from simatch.errors import SimatchError
-from simatch.wiring import Container, load_settings
+from simatch.wiring import load_settings
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
 SET_NAMES = ("demo", "tatoeba", "turku", "all")
 
 
@@ -126,89 +124,5 @@ def _print_report(report: dict[str, Any]) -> None:
             out.print(f"\n[bold]{name}[/] {report[name]}")
 
 
-def duplicates_command(
-    min_score: Annotated[
-        float | None,
-        typer.Option(help="Default: the calibrated duplicate threshold of the model."),
-    ] = None,
-    rescan: Annotated[
-        bool, typer.Option(help="Check every indexed record again (after a threshold change).")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """List record pairs flagged as near-duplicates (never merged: staff decide)."""
-    box = _container()
-    try:
-        threshold = min_score
-        if threshold is None:
-            threshold = box.settings.ingest.duplicate_threshold
-        if threshold is None and box.calibration is not None:
-            threshold = box.calibration.duplicate
-        if threshold is None:
-            err.print("no duplicate threshold: run `simatch eval --calibrate` or give --min-score")
-            raise typer.Exit(2)
-        if rescan:
-            from simatch.evaluation.workspace import keys_of
-            from simatch.ingest.duplicates import DuplicateDetector
-
-            keys = keys_of(box)
-            flags = DuplicateDetector(box.index, box.analyzer, threshold).scan(keys)
-            box.duplicates.replace(keys, flags)
-        existing = set(box.index.get([k for p in box.duplicates.list() for k in (p.a, p.b)]))
-        pairs = [p for p in box.duplicates.list(threshold) if p.a in existing and p.b in existing]
-        if as_json:
-            rows = [{"a": p.a, "b": p.b, "score": p.score} for p in pairs]
-            sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-            return
-        for p in pairs:
-            out.print(f"{p.score:.3f}  {p.a}  ~  {p.b}")
-        out.print(f"{len(pairs)} pair(s) at or above {threshold:.3f}")
-    except SimatchError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(2) from exc
-    finally:
-        box.close()
-
-
-def gaps_command(
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Questions that found no good match (newest first), for staff."""
-    box = _container()
-    try:
-        gaps = box.gaps.list(limit)
-        if as_json:
-            rows = [
-                {
-                    "created_at": g.created_at.isoformat(),
-                    "platform": g.platform,
-                    "language": g.language,
-                    "text": g.text,
-                    "regions": list(g.regions),
-                }
-                for g in gaps
-            ]
-            sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
-            return
-        for g in gaps:
-            regions = f" [{', '.join(g.regions)}]" if g.regions else ""
-            out.print(
-                f"{g.created_at:%Y-%m-%d %H:%M} {g.platform:6} {g.language} {g.text}{regions}"
-            )
-    finally:
-        box.close()
-
-
-def _container() -> Container:
-    try:
-        return Container()
-    except SimatchError as exc:
-        err.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(2) from exc
-
-
 def register(app: typer.Typer) -> None:
     app.command("eval")(eval_command)
-    app.command("duplicates")(duplicates_command)
-    app.command("gaps")(gaps_command)

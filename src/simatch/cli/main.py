@@ -1,53 +1,31 @@
-"""The ``simatch`` command: ingest, delete, match, demo, info (and serve, keys, eval)."""
+"""The ``simatch`` command: ingest, delete, match, demo, info (and serve, keys, eval, duplicates,
+gaps). Every command goes through the services, as the API does."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from simatch.cli.eval import register as register_quality_commands
+from simatch.cli.eval import register as register_eval_command
 from simatch.cli.render import print_report, print_result
 from simatch.cli.server import register as register_server_commands
-from simatch.domain.query import Query
-from simatch.domain.records import KINDS
-from simatch.errors import SimatchError
-from simatch.ingest.readers import read_path
-from simatch.ingest.report import IngestReport
-from simatch.wiring import Container
+from simatch.cli.staff import register as register_staff_commands
+from simatch.cli.terminal import err, opened, out
+from simatch.domain.query import MAX_LIMIT, Query
 
 app = typer.Typer(
     help="simatch: solutions, peers and funders for a described societal problem.",
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
 register_server_commands(app)  # serve, keys (simatch.cli.server)
-register_quality_commands(app)  # eval, duplicates, gaps (simatch.cli.eval)
-
-
-@contextmanager
-def container() -> Iterator[Container]:
-    try:
-        box = Container()
-    except SimatchError as exc:
-        err.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(2) from exc
-    try:
-        yield box
-    except SimatchError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(2) from exc
-    finally:
-        box.close()
+register_eval_command(app)  # eval (simatch.cli.eval)
+register_staff_commands(app)  # duplicates, gaps (simatch.cli.staff)
 
 
 def _progress() -> Progress:
@@ -78,13 +56,10 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Import records; every rejected row is reported, the good rows still land (exit 1 if any)."""
-    with container() as box:
-        report = IngestReport()
+    with opened() as box:
         with _progress() as progress:
             task = progress.add_task("ingest", total=_count_lines(paths))
-            for path in paths:
-                rows = read_path(path)
-                report.merge(box.ingestor.ingest(rows, lambda n: progress.advance(task, n)))
+            report = box.import_service.import_paths(paths, lambda n: progress.advance(task, n))
         if as_json:
             out.print(report.model_dump_json(indent=2))
         else:
@@ -98,11 +73,8 @@ def delete(
     ids: Annotated[list[str], typer.Argument(help="Record ids, or kind:id to be exact.")],
 ) -> None:
     """Remove records from the index."""
-    with container() as box:
-        keys = []
-        for record_id in ids:
-            keys.extend([record_id] if ":" in record_id else [f"{k}:{record_id}" for k in KINDS])
-        removed = box.ingestor.delete(keys)
+    with opened() as box:
+        removed = box.record_service.delete_ids(ids)
         out.print(f"deleted {removed} record(s)")
         if removed < len(ids):
             raise typer.Exit(1)
@@ -116,7 +88,10 @@ def match(
         list[str] | None, typer.Option("--region", "-r", help="Region filter.")
     ] = None,
     target_group: Annotated[list[str] | None, typer.Option("--target-group")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=200)] = 5,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Default: SIMATCH_MATCH_LIMIT."),
+    ] = None,
     language: Annotated[str | None, typer.Option(help="Answer language: fi, en or sv.")] = None,
     batch: Annotated[
         Path | None, typer.Option(help="One query per line (text or a JSON object); JSON out.")
@@ -126,31 +101,33 @@ def match(
     if (text is None) == (batch is None):
         err.print("Give either TEXT or --batch FILE.")
         raise typer.Exit(2)
-    with container() as box:
+    with opened() as box:
+        service = box.match_service
         if batch is not None:
             for line in batch.read_text(encoding="utf-8").splitlines():
                 if not line.strip():
                     continue
                 spec = json.loads(line) if line.lstrip().startswith("{") else {"text": line}
+                given = spec.get("limit", limit)
                 query = Query(
                     text=spec["text"],
                     language=spec.get("language", language),
                     regions=tuple(spec.get("regions", region or ())),
                     target_groups=tuple(spec.get("target_groups", target_group or ())),
-                    limit=int(spec.get("limit", limit)),
+                    limit=None if given is None else int(given),
                 )
-                sys.stdout.write(box.matcher.match(query).model_dump_json() + "\n")
+                result = service.match(query, source="cli")
+                sys.stdout.write(result.model_dump_json() + "\n")
             return
         assert text is not None
-        result = box.matcher.match(
-            Query(
-                text=text,
-                language=language,
-                regions=tuple(region or ()),
-                target_groups=tuple(target_group or ()),
-                limit=limit,
-            )
+        query = Query(
+            text=text,
+            language=language,
+            regions=tuple(region or ()),
+            target_groups=tuple(target_group or ()),
+            limit=limit,
         )
+        result = service.match(query, source="cli")
         if as_json:
             sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         else:
@@ -160,10 +137,8 @@ def match(
 @app.command()
 def demo() -> None:
     """Load the bundled demo data (deadlines are set relative to today)."""
-    from simatch.ingest.demo import demo_rows
-
-    with container() as box:
-        report = box.ingestor.ingest(demo_rows(box.settings.index.indexes_dir))
+    with opened() as box:
+        report = box.import_service.load_demo()
         print_report(out, report)
     if report.rejected:
         raise typer.Exit(1)
@@ -172,15 +147,12 @@ def demo() -> None:
 @app.command()
 def info() -> None:
     """What the index holds and how it is configured."""
-    from simatch.domain.ports import SearchFilter
-
-    with container() as box:
-        s = box.settings
-        backend = f"qdrant server {s.index.qdrant_url}" if s.index.qdrant_url else "qdrant-edge"
-        out.print(f"backend: {backend}")
-        out.print(f"model:   {box.embedder.model_id} ({box.embedder.dim} d)")
-        for kind in KINDS:
-            out.print(f"{kind:11} {box.index.count(SearchFilter(kinds=(kind,)))}")
+    with opened() as box:
+        info = box.index_info_service.info()
+    out.print(f"backend: {info.backend}")
+    out.print(f"model:   {info.model_id} ({info.dim} d)")
+    for kind, count in info.counts.items():
+        out.print(f"{kind:11} {count}")
 
 
 def main() -> None:

@@ -9,24 +9,13 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from simatch.errors import BackendUnavailable, SimatchError
-from simatch.wiring import Container
+from simatch.cli.terminal import err, opened, out
+from simatch.errors import BackendUnavailable
 
 SWITCH_INTERVAL_S = 0.0002
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
-
-
-def _container() -> Container:
-    try:
-        return Container()
-    except SimatchError as exc:
-        err.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(2) from exc
 
 
 def serve(
@@ -50,10 +39,9 @@ def serve(
     # with the default 5 ms switch interval each hand-back can wait that long behind a
     # thread running Python, and concurrent requests slow each other down manyfold.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    box = _container()
-    settings = box.settings.api
-    configure_logging(settings)
-    try:
+    with opened() as box:
+        settings = box.settings.api
+        configure_logging(settings)
         uvicorn.run(
             create_app(box),
             host=host or settings.api_host,
@@ -64,28 +52,18 @@ def serve(
             forwarded_allow_ips=settings.forwarded_allow_ips,
             timeout_graceful_shutdown=10,
         )
-    except SimatchError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(2) from exc
-    finally:
-        box.close()
 
 
 def _load_demo_if_empty() -> None:
     """`simatch demo` in a child process, so that the bulk embedding there may use every
     core while this process keeps one inference thread per request."""
-    check = _container()
-    try:
-        empty = check.index.count() == 0
-    except BackendUnavailable as exc:
-        # Serve anyway: requests answer 503 until the backend is back, then recover.
-        err.print(f"[yellow]The index backend is unavailable:[/] {exc.message}")
-        return
-    except SimatchError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(2) from exc
-    finally:
-        check.close()  # the embedded index allows one opener: the child's turn
+    with opened() as check:  # closed before the child runs: the embedded index has one opener
+        try:
+            empty = check.index_info_service.is_empty()
+        except BackendUnavailable as exc:
+            # Serve anyway: requests answer 503 until the backend is back, then recover.
+            err.print(f"[yellow]The index backend is unavailable:[/] {exc.message}")
+            return
     if empty:
         err.print("The index is empty: loading the demo data ...")
         subprocess.run([sys.executable, "-m", "simatch.cli.main", "demo"], check=False)
@@ -99,14 +77,8 @@ def create_key(
     name: Annotated[str, typer.Option("--name", "-n", help="Who or what uses the key.")],
 ) -> None:
     """Create a key; the key itself is printed once, as the last line."""
-    box = _container()
-    try:
-        key, token = box.keys.create(name, scope)
-    except SimatchError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(2) from exc
-    finally:
-        box.close()
+    with opened() as box:
+        key, token = box.key_service.create(name, scope)
     out.print(f"created key {key.id} ({key.name}) with scopes: {', '.join(key.scopes)}")
     out.print("Store it now; it is not shown again. Send it as 'Authorization: Bearer KEY'.")
     print(token)
@@ -117,11 +89,8 @@ def list_keys(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key.")] = False,
 ) -> None:
     """Keys with their scopes and when they were created, last used and revoked."""
-    box = _container()
-    try:
-        keys = box.keys.list()
-    finally:
-        box.close()
+    with opened() as box:
+        keys = box.key_service.list()
     for key in keys:
         row = {
             "id": key.id,
@@ -146,14 +115,8 @@ def list_keys(
 @keys_app.command("revoke")
 def revoke_key(key_id: Annotated[str, typer.Argument(help="The id shown by `keys list`.")]) -> None:
     """Revoke a key at once (requests with it get 401)."""
-    box = _container()
-    try:
-        key = box.keys.revoke(key_id)
-    except SimatchError as exc:
-        err.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(1) from exc
-    finally:
-        box.close()
+    with opened(error_status=1) as box:
+        key = box.key_service.revoke(key_id)
     out.print(f"revoked key {key.id} ({key.name})")
 
 
