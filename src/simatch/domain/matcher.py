@@ -13,20 +13,23 @@ fused with equal weights. Measured figures: ``benchmarks/README.md``, "Match qua
 Confidence per item comes from a ``Calibration`` fitted on judged data (``simatch eval
 --calibrate``). When nothing is better than weak, the result says ``no_good_match`` and keeps
 at most ``MatchTuning.weak_items`` items per section instead of padding the list.
+
+This module retrieves and grades; ``fusion`` fuses the channels, ``sections`` groups peers
+and funders, ``explain`` writes the items and their reasons.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Literal
 
 from simatch.domain.centring import LanguageCentring
 from simatch.domain.confidence import Calibration
-from simatch.domain.evidence import best_passage, query_term_weights
-from simatch.domain.payload import NATIONAL_REGIONS, normalise_name, record_title
+from simatch.domain.evidence import query_term_weights
+from simatch.domain.explain import Explainer
+from simatch.domain.fusion import CHANNELS, Channel, Scored, fuse
+from simatch.domain.payload import minimal_payload, normalise_name, with_national
 from simatch.domain.ports import (
     Embedder,
     FeedbackBoosts,
@@ -40,22 +43,11 @@ from simatch.domain.ports import (
     VectorIndex,
 )
 from simatch.domain.query import DEFAULT_LIMIT, Query
-from simatch.domain.results import (
-    Confidence,
-    MatchItem,
-    MatchResult,
-    QueryInfo,
-    Reason,
-    RecordRef,
-    Why,
-)
+from simatch.domain.results import Confidence, MatchResult, QueryInfo
+from simatch.domain.sections import OpenCall, funder_entries, is_actor, peer_groups
 from simatch.errors import InvalidInput, TextTooLong
 
 _CONFIDENCE_ORDER: dict[Confidence, int] = {"weak": 0, "possible": 1, "strong": 2}
-
-
-Channel = Literal["dense", "lexical"]
-CHANNELS: tuple[Channel, ...] = ("dense", "lexical")
 
 
 @dataclass(frozen=True)
@@ -70,22 +62,17 @@ class MatchTuning:
     funders_from_top: int = 10  # innovations whose funders count as "funded similar work"
     weak_items: int = 2  # items kept per section when there is no good match
 
-
-@dataclass
-class Scored:
-    """A candidate after fusion."""
-
-    key: str
-    payload: dict[str, Any]
-    score: float
-    similarity: float  # dense cosine, or the best seen; 0 when only lexical found it
-    ranks: dict[str, int]
-
-
-# (score, organisation, members best first)
-PeerGroup = tuple[float, str, list[Scored]]
-# (score, id or slug, an open call or (funder name, innovations it funded))
-FunderEntry = tuple[float, str, "Scored | tuple[str, list[Scored]]"]
+    def fuse(
+        self, dense: Sequence[Hit], lexical: Sequence[Hit], boosts: dict[str, float] | None = None
+    ) -> list[Scored]:
+        return fuse(
+            dense,
+            lexical,
+            rrf_k=self.rrf_k,
+            dense_weight=self.dense_weight,
+            lexical_weight=self.lexical_weight,
+            boosts=boosts,
+        )
 
 
 class Matcher:
@@ -130,7 +117,7 @@ class Matcher:
         boosts = self.feedback.boosts(vector) if self.feedback else {}
 
         base = SearchFilter(
-            regions=_with_national(query.regions),
+            regions=with_national(query.regions),
             target_groups=tuple(normalise_name(t) for t in query.target_groups),
         )
         want = query.sections
@@ -145,31 +132,35 @@ class Matcher:
                 target_groups=list(query.target_groups),
             )
         )
-        weights = query_term_weights(terms)
 
         non_call_kinds = query.kinds or ("innovation", "need", "actor")
         # Every section needs the non-call records (funders: who funded similar innovations).
-        filters = [_replace(base, kinds=non_call_kinds)]
+        filters = [replace(base, kinds=non_call_kinds)]
         if "funders" in want:
-            filters.append(_replace(base, kinds=("call",), open_on=today))
+            filters.append(replace(base, kinds=("call",), open_on=today))
         others, *rest = self._retrieve(search_vector, terms, filters, pool, boosts)
         calls = rest[0] if rest else []
         innovations = [c for c in others if c.payload["kind"] == "innovation"]
         # Pick what each section shows, read those records whole in one go, then explain them.
         window = slice(query.offset, top)
         solutions = innovations[window] if "solutions" in want else []
-        peers = self._peer_groups(others)[window] if "peers" in want else []
-        funders = self._funder_entries(calls, others)[window] if "funders" in want else []
+        peers = peer_groups(others)[window] if "peers" in want else []
+        funders = (
+            funder_entries(calls, others, self.tuning.funders_from_top)[window]
+            if "funders" in want
+            else []
+        )
         self._hydrate(
             [
                 *solutions,
-                *(m for _, _, members in peers for m in members if m is members[0] or _is_actor(m)),
-                *(entry for _, _, entry in funders if isinstance(entry, Scored)),
+                *(m for g in peers for m in g.members if m is g.lead or is_actor(m)),
+                *(entry.call for entry in funders if isinstance(entry, OpenCall)),
             ]
         )
-        result.solutions = [self._item(c, weights, query, today) for c in solutions]
-        result.peers = self._peer_items(peers, weights, query, today)
-        result.funders = self._funder_items(funders, weights, query, today)
+        explain = Explainer(query_term_weights(terms), query, today, self._confidence)
+        result.solutions = [explain.item(c) for c in solutions]
+        result.peers = [explain.peer(g) for g in peers]
+        result.funders = [explain.funder(e) for e in funders]
 
         pools = []
         if "solutions" in want or "funders" in want:
@@ -194,7 +185,7 @@ class Matcher:
         terms = self.analyzer.analyse_query(text, detected)
         flt = SearchFilter(
             kinds=tuple(query.kinds),
-            regions=_with_national(query.regions),
+            regions=with_national(query.regions),
             target_groups=tuple(normalise_name(t) for t in query.target_groups),
             open_on=today,
         )
@@ -246,123 +237,16 @@ class Matcher:
                 lexical_weight=1.0 if "lexical" in channels else 0.0,
             )
         return [
-            _fuse(tuning, dense, lexical, boosts)
+            tuning.fuse(dense, lexical, boosts)
             for dense, lexical in zip(found[0::2], found[1::2], strict=True)
         ]
 
     def fuse(
         self, dense: Sequence[Hit], lexical: Sequence[Hit], boosts: dict[str, float] | None = None
     ) -> list[Scored]:
-        return _fuse(self.tuning, dense, lexical, boosts)
+        return self.tuning.fuse(dense, lexical, boosts)
 
     # -- sections ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _peer_groups(candidates: list[Scored]) -> list[PeerGroup]:
-        groups: dict[str, list[Scored]] = {}
-        for cand in candidates:
-            org = cand.payload.get("organisation")
-            if org:
-                groups.setdefault(org, []).append(cand)
-        # More records on the same problem make a stronger peer (up to +10 %), rescaled so
-        # that the score stays in 0..1 and comparable with the other sections. Candidates are
-        # sorted, so each group's first member is its best.
-        ranked = sorted(
-            (
-                (m[0].score * (1 + 0.05 * min(2, len(m) - 1)) / 1.1, org, m)
-                for org, m in groups.items()
-            ),
-            key=lambda g: (-g[0], g[1]),
-        )
-        return ranked
-
-    def _peer_items(
-        self, shown: list[PeerGroup], weights: Any, query: Query, today: date
-    ) -> list[MatchItem]:
-        peers: list[MatchItem] = []
-        for score, _, members in shown:
-            lead = members[0]
-            actor = next((m for m in members if _is_actor(m)), None)
-            record = (actor or lead).payload["record"]
-            name = record.get("name") or record.get("organisation") or lead.payload["organisation"]
-            item = self._item(lead, weights, query, today)
-            item.id = actor.payload["id"] if actor else _slug(name)
-            item.kind = "actor" if actor else "organisation"
-            item.title = name
-            item.url = record.get("url") if actor else None
-            item.organisation = name
-            item.score = round(min(1.0, score), 4)
-            item.records = [
-                RecordRef(
-                    id=m.payload["id"],
-                    kind=m.payload["kind"],
-                    title=str(m.payload.get("title") or m.payload["id"]),
-                    score=round(m.score, 4),
-                )
-                for m in members
-                if not _is_actor(m)
-            ][:5]
-            if item.records:
-                item.why.reasons.append(
-                    Reason(code="peer_records", params={"count": len(item.records)})
-                )
-            peers.append(item)
-        return peers
-
-    def _funder_entries(self, calls: list[Scored], others: list[Scored]) -> list[FunderEntry]:
-        # Funders of the most similar innovations are funders of "this kind of work".
-        funded: dict[str, tuple[str, list[Scored]]] = {}
-        top_innovations = [c for c in others if c.payload["kind"] == "innovation"]
-        for cand in top_innovations[: self.tuning.funders_from_top]:
-            for funder in cand.payload.get("funders") or []:
-                funded.setdefault(normalise_name(funder), (funder, []))[1].append(cand)
-        entries: list[FunderEntry] = [(c.score, c.payload["id"], c) for c in calls]
-        for name, members in funded.values():
-            # Ranked a little below an open call of equal relevance: a call can be applied to now.
-            best = max(m.score for m in members)
-            score = 0.85 * best * (1 + 0.05 * min(2, len(members) - 1)) / 1.1
-            entries.append((score, _slug(name), (name, members)))
-        entries.sort(key=lambda e: (-e[0], e[1]))
-        return entries
-
-    def _funder_items(
-        self, shown: list[FunderEntry], weights: Any, query: Query, today: date
-    ) -> list[MatchItem]:
-        items: list[MatchItem] = []
-        for score, slug, entry in shown:
-            if isinstance(entry, Scored):
-                items.append(self._item(entry, weights, query, today))
-                continue
-            name, members = entry
-            refs = [
-                RecordRef(
-                    id=m.payload["id"],
-                    kind="innovation",
-                    title=str(m.payload.get("title") or m.payload["id"]),
-                    score=round(m.score, 4),
-                )
-                for m in members[:5]
-            ]
-            items.append(
-                MatchItem(
-                    id=slug,
-                    kind="funder",
-                    title=name,
-                    score=round(min(1.0, score), 4),
-                    confidence=self._confidence(members[0]),
-                    why=Why(
-                        passage=refs[0].title,
-                        reasons=[
-                            Reason(
-                                code="funded_similar",
-                                params={"count": len(refs), "titles": [r.title for r in refs[:3]]},
-                            )
-                        ],
-                    ),
-                    records=refs,
-                )
-            )
-        return items
 
     def _hydrate(self, candidates: Iterable[Scored]) -> list[Scored]:
         """Whole payloads for the candidates about to be shown (searches return only the
@@ -373,67 +257,8 @@ class Matcher:
             found = self.index.get(missing)
             for cand in wanted:
                 if "record" not in cand.payload:
-                    cand.payload = found.get(cand.key) or _minimal(cand.payload)
+                    cand.payload = found.get(cand.key) or minimal_payload(cand.payload)
         return wanted
-
-    def _item(self, cand: Scored, weights: Any, query: Query, today: date) -> MatchItem:
-        payload = cand.payload
-        record = payload["record"]
-        passage, terms = best_passage(payload.get("passages", []), weights)
-        reasons: list[Reason] = [
-            Reason(code="passage", params={"language": record.get("language")})
-        ]
-        if terms:
-            reasons.append(Reason(code="terms", params={"terms": terms[:6]}))
-        wanted_regions = {normalise_name(r) for r in query.regions}
-        served = [r for r in record.get("regions", []) if normalise_name(r) in wanted_regions]
-        national = any(r in NATIONAL_REGIONS for r in payload.get("regions", []))
-        if served:
-            reasons.append(Reason(code="region", params={"regions": served}))
-        elif wanted_regions and national:
-            reasons.append(Reason(code="region", params={"regions": ["national"]}))
-        elif payload["kind"] == "call" and record.get("regions"):
-            # Where a call is open is part of its eligibility, asked for or not.
-            regions = ["national"] if national else list(record["regions"])
-            reasons.append(Reason(code="region", params={"regions": regions}))
-        wanted_groups = {normalise_name(t) for t in query.target_groups}
-        groups = [g for g in record.get("target_groups", []) if normalise_name(g) in wanted_groups]
-        if groups:
-            reasons.append(Reason(code="target_group", params={"target_groups": groups}))
-        item = MatchItem(
-            id=payload["id"],
-            kind=payload["kind"],
-            title=record_title(record),
-            score=round(min(1.0, cand.score), 4),
-            confidence=self._confidence(cand),
-            url=record.get("url"),
-            language=record.get("language"),
-            organisation=record.get("organisation") or record.get("name"),
-            regions=list(record.get("regions", [])),
-            why=Why(
-                passage=passage,
-                passage_language=record.get("language"),
-                terms=terms[:6],
-                reasons=reasons,
-            ),
-        )
-        if payload["kind"] == "call":
-            deadline = date.fromisoformat(record["deadline"])
-            item.funder = record.get("funder")
-            item.programme = record.get("programme")
-            item.deadline = deadline
-            item.days_to_deadline = (deadline - today).days
-            item.why.reasons.append(
-                Reason(
-                    code="deadline",
-                    params={"deadline": deadline.isoformat(), "days": item.days_to_deadline},
-                )
-            )
-            if record.get("eligible_applicants"):
-                item.why.reasons.append(
-                    Reason(code="applicants", params={"applicants": record["eligible_applicants"]})
-                )
-        return item
 
     def _confidence(self, cand: Scored) -> Confidence:
         if self.calibration is None:
@@ -466,36 +291,6 @@ class Matcher:
                 item.confidence = "weak"
 
 
-def _fuse(
-    t: MatchTuning,
-    dense: Sequence[Hit],
-    lexical: Sequence[Hit],
-    boosts: dict[str, float] | None = None,
-) -> list[Scored]:
-    """Weighted reciprocal-rank fusion; rank 1 in every weighted channel scores 1.0."""
-    k = t.rrf_k
-    found: dict[str, Scored] = {}
-    for channel, hits, weight in (
-        ("dense", dense, t.dense_weight),
-        ("lexical", lexical, t.lexical_weight),
-    ):
-        for rank, hit in enumerate(hits, start=1):
-            entry = found.get(hit.key)
-            if entry is None:
-                entry = found[hit.key] = Scored(hit.key, hit.payload, 0.0, 0.0, {})
-            entry.score += weight / (k + rank)
-            entry.ranks[channel] = rank
-            if channel == "dense":
-                entry.similarity = hit.score
-    # Normalise so that rank 1 in every channel scores 1.0.
-    best = sum(w for w in (t.dense_weight, t.lexical_weight) if w > 0) / (k + 1)
-    for entry in found.values():
-        entry.score = entry.score / best if best else 0.0
-        if boosts and entry.key in boosts:
-            entry.score = max(0.0, entry.score + boosts[entry.key])
-    return sorted(found.values(), key=lambda e: (-e.score, e.key))
-
-
 def _limit(query: Query) -> int:
     return DEFAULT_LIMIT if query.limit is None else query.limit
 
@@ -504,35 +299,4 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _with_national(regions: Sequence[str]) -> tuple[str, ...]:
-    if not regions:
-        return ()
-    return tuple(dict.fromkeys([*(normalise_name(r) for r in regions), *NATIONAL_REGIONS]))
-
-
-def _replace(flt: SearchFilter, **changes: Any) -> SearchFilter:
-    return replace(flt, **changes)
-
-
-def _is_actor(cand: Scored) -> bool:
-    return bool(cand.payload["kind"] == "actor")
-
-
-def _minimal(light: dict[str, Any]) -> dict[str, Any]:
-    record = {
-        "kind": light.get("kind"),
-        "id": light.get("id"),
-        "title": light.get("title"),
-        "language": light.get("language"),
-    }
-    if light.get("kind") == "call" and light.get("deadline_day") is not None:
-        record["deadline"] = date.fromordinal(int(light["deadline_day"])).isoformat()
-    return {**light, "record": record, "passages": []}
-
-
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^\w]+", "-", name.casefold()).strip("-")
-    return slug or "unknown"
-
-
-__all__ = ["FeedbackBoosts", "MatchTuning", "Matcher", "Scored"]
+__all__ = ["CHANNELS", "Channel", "MatchTuning", "Matcher", "Scored"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from simatch.domain.records import BaseRecord, Call
@@ -12,6 +14,13 @@ NATIONAL_REGIONS = ("valtakunnallinen", "koko suomi", "national", "nationwide", 
 def normalise_name(name: str) -> str:
     """Organisation and region names are compared case- and space-insensitively."""
     return " ".join(name.casefold().split())
+
+
+def with_national(regions: Sequence[str]) -> tuple[str, ...]:
+    """A region filter as the index compares it: normalised, plus the national records."""
+    if not regions:
+        return ()
+    return tuple(dict.fromkeys([*(normalise_name(r) for r in regions), *NATIONAL_REGIONS]))
 
 
 def record_title(record: dict[str, Any]) -> str:
@@ -45,3 +54,17 @@ def build_payload(
     if isinstance(record, Call):
         payload["deadline_day"] = record.deadline.toordinal()
     return payload
+
+
+def minimal_payload(light: dict[str, Any]) -> dict[str, Any]:
+    """A whole payload made from the search fields alone (for a record deleted since the
+    search found it): enough to show the item, without passages."""
+    record = {
+        "kind": light.get("kind"),
+        "id": light.get("id"),
+        "title": light.get("title"),
+        "language": light.get("language"),
+    }
+    if light.get("kind") == "call" and light.get("deadline_day") is not None:
+        record["deadline"] = date.fromordinal(int(light["deadline_day"])).isoformat()
+    return {**light, "record": record, "passages": []}
