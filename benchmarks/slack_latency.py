@@ -105,12 +105,11 @@ def build_app(data_dir: Path, api_url: str) -> Any:
     )
     from simatch.api.app import create_app
     from simatch.config import IndexSettings, Settings
-    from simatch.ingest.demo import demo_rows
     from simatch.wiring import Container
 
     container = Container(Settings(index=IndexSettings(data_dir=data_dir)))
     started = time.perf_counter()
-    report = container.ingestor.ingest(demo_rows(container.settings.index.indexes_dir))
+    report = container.import_service.load_demo()
     print(f"index: {report.added} added, {report.unchanged} unchanged, "
           f"{time.perf_counter() - started:.1f} s ({container.embedder.model_id})")  # fmt: skip
     return create_app(container, warm=True), container

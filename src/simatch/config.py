@@ -398,6 +398,13 @@ class Settings:
         self.chat = chat or ChatSettings()
         self.slack = slack or SlackSettings()
         self.teams = teams or TeamsSettings()
+        self._check()
+
+    def replace(self, **concerns: Any) -> Settings:
+        """These settings with some concerns replaced: ``replace(index=IndexSettings(...))``."""
+        return Settings(**{**vars(self), **concerns})
+
+    def _check(self) -> None:
         # A character escaped as JSON \uXXXX takes 6 bytes; the other fields need some room.
         needed = self.match.max_text_chars * 6 + 4096
         if self.api.max_body_bytes < needed:

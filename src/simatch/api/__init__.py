@@ -1,1 +1,2 @@
-"""The HTTP API (FastAPI): ``simatch.api.app.create_app(container)``."""
+"""The HTTP API (FastAPI): ``app.create_app(container)``, ``routes/`` per resource on the
+narrow services of ``deps``, ``middleware/``, auth and rate limits, errors mapped to HTTP."""

@@ -1,4 +1,2 @@
-"""The matching domain: records, queries, results, the Matcher and its ports.
-
-Imports no web framework, chat SDK, vector engine or model library.
-"""
+"""The matching domain: records, queries, results, the Matcher (with fusion, sections, explain)
+and the ports of its adapters and stores; imports no framework, engine, model or transport."""

@@ -20,7 +20,6 @@ and refuses queries centred with other means.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from simatch.domain.per_model import read_entry, write_entry
 from simatch.domain.ports import Vector
 
 
@@ -92,10 +92,7 @@ def fit_centring(
 
 
 def load_centring(path: Path, model_id: str) -> LanguageCentring | None:
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    entry = data.get("models", {}).get(model_id)
+    entry = read_entry(path, model_id)
     if entry is None:
         return None
     return LanguageCentring(
@@ -109,11 +106,7 @@ def load_centring(path: Path, model_id: str) -> LanguageCentring | None:
 
 def save_centring(path: Path, centring: LanguageCentring) -> None:
     """Write or replace this model's entry; other models' entries are kept."""
-    data: dict[str, Any] = {"models": {}}
-    if path.exists():
-        data = json.loads(path.read_text(encoding="utf-8"))
-    data.setdefault("models", {})[centring.model_id] = centring.to_json()
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    write_entry(path, centring.model_id, centring.to_json(), indent=1)
 
 
 def _mean(means: Mapping[str, Vector], language: str) -> Vector:

@@ -23,12 +23,12 @@ the similarity itself.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simatch.domain.per_model import read_entry, write_entry
 from simatch.domain.results import Confidence
 
 
@@ -77,10 +77,7 @@ class Calibration:
 
 
 def load_calibration(path: Path, model_id: str) -> Calibration | None:
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    entry = data.get("models", {}).get(model_id)
+    entry = read_entry(path, model_id)
     if entry is None:
         return None
     known = {"strong", "possible", "duplicate", "similarity_floor", "weights", "measured_on"}
@@ -100,8 +97,4 @@ def load_calibration(path: Path, model_id: str) -> Calibration | None:
 
 def save_calibration(path: Path, calibration: Calibration) -> None:
     """Write or replace this model's entry; other models' entries are kept."""
-    data: dict[str, Any] = {"models": {}}
-    if path.exists():
-        data = json.loads(path.read_text(encoding="utf-8"))
-    data.setdefault("models", {})[calibration.model_id] = calibration.to_json()
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_entry(path, calibration.model_id, calibration.to_json(), indent=2, ensure_ascii=False)

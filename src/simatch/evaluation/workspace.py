@@ -145,17 +145,8 @@ class Workspace:
             qdrant_url=None,
             qdrant_api_key=None,
         )
-        settings = Settings(
-            index=index,
-            embedding=s.embedding,
-            text=s.text,
-            match=s.match,
-            ingest=s.ingest,
-            api=s.api,
-            feedback=s.feedback,
-        )
         return Container(
-            settings,
+            s.replace(index=index),
             embedder=self.embedder,
             cache=self.cache,  # its ingestor reuses the workspace's embeddings
             feedback_boosts=_NoFeedback(),  # rankings must not depend on a feedback log

@@ -1,1 +1,2 @@
-"""Reading, validating, embedding and indexing records in batches."""
+"""Getting records in: readers (JSONL, CSV), validation and the import report, the Ingestor
+(embed through the cache, index in batches) and near-duplicate detection."""

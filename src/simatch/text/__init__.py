@@ -1,8 +1,5 @@
-"""The Finnish/English/Swedish text toolbox: language, lemmas, dictionaries, sparse vectors.
-
-Importing this package builds nothing; ``build_analyzer()`` returns a ``LexicalAnalyzer``
-whose heavy parts load on first use.
-"""
+"""The Finnish/English/Swedish text toolbox behind the ``TextAnalyzer`` port: language, lemmas,
+dictionaries, sparse vectors; ``factory`` builds the analyzer (heavy parts load on first use)."""
 
 from simatch.text.analyzer import LexicalAnalyzer, build_analyzer, explain_terms
 from simatch.text.concepts import ConceptVocabulary
