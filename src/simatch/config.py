@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from simatch.domain.query import DEFAULT_LIMIT, MAX_LIMIT
@@ -413,3 +413,17 @@ class Settings:
                 f"carry a text of SIMATCH_MAX_TEXT_CHARS={self.match.max_text_chars}; "
                 f"set it to at least {needed}."
             )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; a bad value becomes one readable ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            # Fields with their own variable name (SLACK_BOT_TOKEN ...) report it as it is.
+            name = field if field == "settings" or field.isupper() else f"SIMATCH_{field.upper()}"
+            lines.append(f"{name}: {err['msg']}")
+        raise ConfigError("Invalid settings:\n  " + "\n  ".join(lines)) from exc

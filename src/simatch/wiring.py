@@ -3,21 +3,17 @@ factories), the domain, the services and the chat engine. Nothing here runs at i
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
-from pydantic import ValidationError
-
-from simatch.config import Settings
+from simatch.config import Settings, load_settings
 from simatch.domain.centring import LanguageCentring, load_centring
-from simatch.domain.confidence import Calibration, load_calibration
+from simatch.domain.confidence import Calibration, calibration_for
 from simatch.domain.matcher import Matcher, MatchTuning
 from simatch.domain.ports import Embedder, FeedbackBoosts, IndexMeta, TextAnalyzer, VectorIndex
 from simatch.domain.stores import DuplicateStore, FeedbackLog, GapLog, KeyStore
 from simatch.embeddings.factory import build_embedder
-from simatch.errors import ConfigError
 from simatch.index.factory import build_index
 from simatch.ingest.cache import EmbeddingCache
 from simatch.ingest.pipeline import Ingestor, IngestSettings
@@ -49,23 +45,6 @@ C = TypeVar("C", bound="Closable")
 
 class Closable(Protocol):
     def close(self) -> None: ...
-
-
-log = logging.getLogger(__name__)
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment; a bad value becomes one readable ConfigError."""
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors(include_url=False):
-            field = ".".join(str(p) for p in err["loc"]) or "settings"
-            # Fields with their own variable name (SLACK_BOT_TOKEN ...) report it as it is.
-            name = field if field == "settings" or field.isupper() else f"SIMATCH_{field.upper()}"
-            lines.append(f"{name}: {err['msg']}")
-        raise ConfigError("Invalid settings:\n  " + "\n  ".join(lines)) from exc
 
 
 class Container:
@@ -150,28 +129,14 @@ class Container:
 
     @property
     def calibration(self) -> Calibration | None:
-        """Confidence and duplicate thresholds measured for this model, if any. They describe
-        scores in one vector space: fitted with other language means (or none), they are
-        not used."""
+        """Confidence and duplicate thresholds measured for this model, if any (and fitted on
+        the dense vectors this process uses)."""
         m = self.settings.match
         path = m.calibration_file or self.settings.index.indexes_dir / "calibration.json"
-
-        def load() -> Calibration | None:
-            found = load_calibration(path, self.embedder.model_id)
-            centring = self.centring
-            dense = centring.signature if centring is not None else ""
-            if found is not None and found.extra.get("dense", dense) != dense:
-                log.warning(
-                    "%s was fitted on dense vectors %r but this process uses %r; confidence "
-                    "is not calibrated until `simatch eval --calibrate` runs again",
-                    path,
-                    found.extra.get("dense"),
-                    dense or "raw",
-                )
-                return None
-            return found
-
-        return self._once("calibration", load)
+        dense = self.centring.signature if self.centring is not None else ""
+        return self._once(
+            "calibration", lambda: calibration_for(path, self.embedder.model_id, dense)
+        )
 
     @property
     def centring(self) -> LanguageCentring | None:

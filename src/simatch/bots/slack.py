@@ -241,7 +241,8 @@ async def run_socket_mode(engine: Engine, settings: SlackSettings, timeout: floa
 
 def main() -> None:  # pragma: no cover - runs until stopped
     """``python -m simatch.bots.slack``: the Slack app over Socket Mode, without HTTP."""
-    from simatch.wiring import Container, load_settings
+    from simatch.config import load_settings
+    from simatch.wiring import Container
 
     logging.basicConfig(level=logging.INFO)
     container = Container(load_settings(slack=SlackSettings(SIMATCH_SLACK_SOCKET_MODE=True)))

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 
 from simatch.cli.terminal import err, out
+from simatch.config import load_settings
 from simatch.errors import SimatchError
-from simatch.wiring import load_settings
 
 SET_NAMES = ("demo", "tatoeba", "turku", "all")
 

@@ -23,6 +23,7 @@ the similarity itself.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from typing import Any
 
 from simatch.domain.per_model import read_entry, write_entry
 from simatch.domain.results import Confidence
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,23 @@ def load_calibration(path: Path, model_id: str) -> Calibration | None:
         weights=(float(weights[0]), float(weights[1]), float(weights[2])) if weights else None,
         extra={k: v for k, v in entry.items() if k not in known},
     )
+
+
+def calibration_for(path: Path, model_id: str, dense: str) -> Calibration | None:
+    """``load_calibration``, used only if it was fitted on the same dense vectors (``dense``:
+    the ``LanguageCentring.signature`` in use, "" for raw vectors): thresholds describe
+    scores in one vector space, and other language means move them."""
+    found = load_calibration(path, model_id)
+    if found is not None and found.extra.get("dense", dense) != dense:
+        log.warning(
+            "%s was fitted on dense vectors %r but this process uses %r; confidence "
+            "is not calibrated until `simatch eval --calibrate` runs again",
+            path,
+            found.extra.get("dense"),
+            dense or "raw",
+        )
+        return None
+    return found
 
 
 def save_calibration(path: Path, calibration: Calibration) -> None:
