@@ -76,7 +76,8 @@ def test_key_management_needs_admin(api: Api) -> None:
     revoked = api.client.delete(f"/v1/keys/{key_id}", headers=api.headers("admin"))
     assert revoked.status_code == 200 and revoked.json()["revoked"]
     assert_error(api.client.post("/v1/match", json={"text": "nuoret"}, headers=mine), 401)
-    assert_error(api.client.delete("/v1/keys/nope", headers=api.headers("admin")), 404)
+    assert_error(api.client.delete("/v1/keys/0123456789ab", headers=api.headers("admin")), 404)
+    assert_error(api.client.delete("/v1/keys/nope", headers=api.headers("admin")), 422)
 
 
 def test_keys_are_stored_hashed(api: Api) -> None:
@@ -116,3 +117,13 @@ def test_anonymous_callers_cannot_change_or_delete_records(seeded: Api) -> None:
         h.key: h.payload["content_hash"] for h in seeded.box.index.scroll(SearchFilter(), 100)[0]
     }
     assert after == before
+
+
+def test_a_key_cannot_revoke_itself_over_the_api(api: Api) -> None:
+    admin = api.headers("admin")
+    own = next(
+        k for k in api.client.get("/v1/keys", headers=admin).json() if k["name"] == "test admin"
+    )
+    error = assert_error(api.client.delete(f"/v1/keys/{own['id']}", headers=admin), 409, "conflict")
+    assert error["details"] == {"key_id": own["id"]}
+    assert api.client.get("/v1/keys", headers=admin).status_code == 200  # still valid

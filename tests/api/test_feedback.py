@@ -86,7 +86,16 @@ def test_feedback_errors(seeded: Api) -> None:
         client.post(
             "/v1/feedback", json={"match_id": match_id, "item_id": "x", "verdict": "useful"}
         ),
-        422,
+        404,
+        "not_found",
+    )
+    assert error["details"] == {"field": "item_id"}
+    error = assert_error(
+        client.post(
+            "/v1/feedback",
+            json={"match_id": match_id, "item_id": ids[0], "kind": "call", "verdict": "useful"},
+        ),
+        404,
     )
     assert error["details"] == {"field": "item_id"}
     error = assert_error(

@@ -90,19 +90,27 @@ def test_tsv_and_format_parameter(api: Api) -> None:
 
 def test_import_refuses_what_it_cannot_read(api: Api) -> None:
     curate = api.headers("curate")
-    assert_error(
-        api.client.post(
-            "/v1/records/import", content=b"x", headers={**curate, "Content-Type": "text/plain"}
-        ),
-        415,
-        "unsupported_media_type",
-    )
-    assert_error(
+    # Only the listed media types, also with ?format= (the schema lists them all).
+    for content_type in ("image/png", "application/x-www-form-urlencoded"):
+        assert_error(
+            api.client.post(
+                "/v1/records/import",
+                params={"format": "csv"},
+                content=b"x",
+                headers={**curate, "Content-Type": content_type},
+            ),
+            415,
+            "unsupported_media_type",
+        )
+    error = assert_error(
         api.client.post(
             "/v1/records/import", content=b"", headers={**curate, "Content-Type": "text/csv"}
         ),
         422,
     )
+    assert error["message"] == "The upload is empty."
+    empty_file = {"file": ("a.csv", b"", "text/csv")}
+    assert_error(api.client.post("/v1/records/import", files=empty_file, headers=curate), 422)
     assert_error(
         api.client.post("/v1/records/import", files={"other": ("x", b"y")}, headers=curate), 422
     )

@@ -123,7 +123,7 @@ def test_every_error_path_has_the_error_shape(seeded: Api) -> None:
     ]
     for response, status, code in cases:
         assert_error(response, status, code)
-    assert client.delete("/v1/match").headers["allow"] == "POST"
+    assert client.delete("/v1/match").headers["allow"] == "OPTIONS, POST"
 
 
 def test_unexpected_failures_are_500_with_the_shape_and_no_internals(seeded: Api) -> None:

@@ -1,9 +1,11 @@
 """The FastAPI app: ``create_app(container)``. Nothing is built at import time.
 
-Layers, outermost first: CORS (when configured), ObserveMiddleware (request id, metrics,
-access log, last-resort 500), BodyLimitMiddleware (413), then the routes (``routes/``, each
-on the narrow services of ``deps.py``), whose errors are rendered by ``errors.py``. The
-Slack and Teams apps are mounted beside them when configured (``simatch.bots``).
+Layers, outermost first: CORS (when configured; it answers preflights), ObserveMiddleware
+(request id, metrics, access log, last-resort 500), BodyLimitMiddleware (413),
+MethodsMiddleware (OPTIONS), then the routes (``routes/``, each on the narrow services of
+``deps.py``), whose errors are rendered by ``errors.py``. The Slack and Teams apps are
+mounted beside them when configured (``simatch.bots``). ``openapi.py`` makes the schema
+exact for the settings in force; ``docs.py`` serves /docs without internet.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from simatch.api.deps import AppState
+from simatch.api.docs import mount_docs
 from simatch.api.errors import install_error_handlers
 from simatch.api.metrics import Metrics
 from simatch.api.middleware.body_limit import BodyLimitMiddleware
+from simatch.api.middleware.methods import MethodsMiddleware
 from simatch.api.middleware.observe import ObserveMiddleware
+from simatch.api.openapi import install_contract
 from simatch.api.rate_limit import RateLimiter
 from simatch.api.routes import ROUTERS
 from simatch.bots import mount_bots
@@ -31,8 +36,10 @@ log = logging.getLogger("simatch.api")
 DESCRIPTION = """Matchmaking for social innovation: solutions, peers and funders for a
 described problem, in Finnish or English.
 
-Errors always have the body `{"error": {"code", "message", "details"?}}`.
-Keys are sent as `Authorization: Bearer KEY` (create one with `simatch keys create`)."""
+Errors always have the body `{"error": {"code", "message", "details"?}}`; every answer
+carries `X-Request-ID`. Keys are sent as `Authorization: Bearer KEY` (create one with
+`simatch keys create`); each operation says whether it needs one, and with which scope.
+Rate limits answer 429 with `Retry-After` (seconds)."""
 
 
 def warm_up(container: Container) -> None:
@@ -68,12 +75,18 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # mount_docs serves /docs from the package; no ReDoc
+        redoc_url=None,
+        generate_unique_id_function=lambda route: route.name,  # stable operationIds
     )
     app.state.simatch = state
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    mount_docs(app)
     mount_bots(app, container.settings, lambda: container.chat_engine)  # only when configured
+    install_contract(app, container.settings)
+    app.add_middleware(MethodsMiddleware, routes=app.router.routes)
     app.add_middleware(
         BodyLimitMiddleware,
         max_body=settings.max_body_bytes,

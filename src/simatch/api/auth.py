@@ -19,6 +19,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from simatch.api.deps import ApiSettingsDep, KeyServiceDep, StateDep
+from simatch.config import ApiSettings
 from simatch.domain.keys import ApiKey, Scope
 from simatch.errors import Forbidden, Unauthenticated
 
@@ -77,21 +78,37 @@ def check_scope(caller: Caller, scope: Scope) -> None:
         )
 
 
-def require(scope: Scope) -> Callable[[Caller], Awaitable[Caller]]:
-    async def dependency(caller: CallerDep) -> Caller:
-        check_scope(caller, scope)
+@dataclass(frozen=True)
+class Access:
+    """Who may call an operation. Each /v1 route declares one (``MatchAccess``,
+    ``CurateAccess``, ``AdminAccess``); the OpenAPI schema's security is derived from it."""
+
+    scope: Scope
+    configurable: bool = False  # open unless SIMATCH_REQUIRE_KEY_FOR_MATCH
+
+    def needs_key(self, settings: ApiSettings) -> bool:
+        return not self.configurable or settings.require_key_for_match
+
+
+_ACCESS: dict[Callable[..., object], Access] = {}
+
+
+def access_dependency(access: Access) -> Callable[[Caller, ApiSettings], Awaitable[Caller]]:
+    async def dependency(caller: CallerDep, settings: ApiSettingsDep) -> Caller:
+        if access.needs_key(settings):
+            check_scope(caller, access.scope)
         return caller
 
+    _ACCESS[dependency] = access
     return dependency
 
 
-async def match_access(caller: CallerDep, settings: ApiSettingsDep) -> Caller:
-    """Matching, feedback and reading records: open unless SIMATCH_REQUIRE_KEY_FOR_MATCH."""
-    if settings.require_key_for_match:
-        check_scope(caller, "match")
-    return caller
+def access_of(call: Callable[..., object] | None) -> Access | None:
+    """The access a dependency declares, if it is one of ``access_dependency``'s."""
+    return _ACCESS.get(call) if call is not None else None
 
 
-MatchAccess = Annotated[Caller, Depends(match_access)]
-CurateAccess = Annotated[Caller, Depends(require("curate"))]
-AdminAccess = Annotated[Caller, Depends(require("admin"))]
+# Matching, feedback and reading records: open unless SIMATCH_REQUIRE_KEY_FOR_MATCH.
+MatchAccess = Annotated[Caller, Depends(access_dependency(Access("match", configurable=True)))]
+CurateAccess = Annotated[Caller, Depends(access_dependency(Access("curate")))]
+AdminAccess = Annotated[Caller, Depends(access_dependency(Access("admin")))]

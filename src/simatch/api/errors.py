@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from simatch.api.middleware.methods import allowed_methods
 from simatch.errors import (
     AuthError,
     BackendUnavailable,
@@ -83,22 +85,49 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-def _doc(description: str) -> dict[str, Any]:
-    return {"model": ErrorResponse, "description": description}
+@dataclass(frozen=True)
+class ErrorDoc:
+    description: str
+    codes: tuple[str, ...]
+    headers: tuple[str, ...] = ()  # response headers it always carries (openapi.HEADERS)
 
 
-# Documented on every /v1 operation, so that the OpenAPI schema covers every answer.
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _doc("The body could not be read (for example, JSON that is not UTF-8)."),
-    401: _doc("No key, or an unknown or revoked key (`WWW-Authenticate: Bearer`)."),
-    403: _doc("The key lacks the scope this operation needs."),
-    404: _doc("Not found."),
-    413: _doc("The request body is larger than the limit."),
-    422: _doc("Invalid input; `details` names the fields."),
-    429: _doc("Rate limited; `Retry-After` says when to try again."),
-    500: _doc("Unexpected server error (logged with the request id)."),
-    503: _doc("The index backend is unreachable; `Retry-After` says when to try again."),
-}
+# What each error status means, for the OpenAPI schema. The contract (``openapi.py``) puts the
+# ones every operation can meet on it by itself (auth, rate limits, validation, body size);
+# a route names only its own (404, 409, 415) with ``error_responses``.
+ERROR_DOCS: dict[int, ErrorDoc] = {
+    400: ErrorDoc("The body could not be read (for example JSON that is not UTF-8, or an "
+                  "interrupted upload).", ("bad_request",)),
+    401: ErrorDoc("No key where one is needed, or an unknown or revoked key (even where no "
+                  "key is needed).", ("unauthenticated",), ("WWW-Authenticate",)),
+    403: ErrorDoc("The key lacks the scope this operation needs (`details.required_scope`).",
+                  ("forbidden",)),
+    404: ErrorDoc("Not found.", ("not_found",)),
+    409: ErrorDoc("The request contradicts the target resource.", ("conflict",)),
+    413: ErrorDoc("The request body is larger than the limit (`details.max_bytes`).",
+                  ("too_large",)),
+    415: ErrorDoc("The body's Content-Type is not one this operation reads.",
+                  ("unsupported_media_type",)),
+    422: ErrorDoc("Invalid input; `details` names the fields.", ("invalid_input", "too_long")),
+    429: ErrorDoc("Rate limited; `Retry-After` says when to try again.", ("rate_limited",),
+                  ("Retry-After",)),
+    500: ErrorDoc("Unexpected server error; `details.request_id` to quote (internals stay in "
+                  "the log).", ("internal_error",)),
+    503: ErrorDoc("The index backend is unreachable; `Retry-After` says when to try again.",
+                  ("backend_unavailable", "not_ready"), ("Retry-After",)),
+}  # fmt: skip
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route's own error statuses; ``descriptions`` (``e404="..."``)
+    say what the status means for that operation."""
+    return {
+        status: {
+            "model": ErrorResponse,
+            "description": descriptions.get(f"e{status}", ERROR_DOCS[status].description),
+        }
+        for status in statuses
+    }
 
 
 def status_of(exc: SimatchError) -> int:
@@ -178,9 +207,12 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     details = {"max_bytes": exc.limit} if hasattr(exc, "limit") else None
     if exc.status_code == 404 and message == "Not Found":
         message = f"No such endpoint: {request.method} {request.url.path}"
-    elif exc.status_code == 405:
-        message = f"Method {request.method} is not allowed on {request.url.path}"
     headers = dict(exc.headers or {}) or None
+    if exc.status_code == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}"
+        # Starlette names the methods of one route; a path may have several.
+        methods = allowed_methods(request.app.router.routes, request.scope)
+        headers = {**(headers or {}), "Allow": ", ".join(methods)}
     return error_response(exc.status_code, code, message, details, headers)
 
 

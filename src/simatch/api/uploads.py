@@ -2,7 +2,8 @@
 
 ``BodyFile`` lets the synchronous ingest pipeline (``read_stream`` -> ``Ingestor.ingest``)
 pull the upload while it arrives: each ``read`` asks the event loop for the next chunk,
-so memory holds one chunk and one ingest batch however large the file is.
+so memory holds one chunk and one ingest batch however large the file is (wrap it in an
+``io.BufferedReader`` for line reading).
 """
 
 from __future__ import annotations
@@ -48,7 +49,3 @@ class BodyFile(io.RawIOBase):
         view[:size] = self._pending[:size]
         self._pending = self._pending[size:]
         return size
-
-
-def buffered(chunks: AsyncIterator[bytes], buffer_size: int = 65536) -> io.BufferedReader:
-    return io.BufferedReader(BodyFile(chunks), buffer_size=buffer_size)

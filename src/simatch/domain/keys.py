@@ -43,6 +43,9 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+KEY_ID_PATTERN = r"^[0-9a-f]{12}$"  # what new_key_id makes
+
+
 def new_key_id() -> str:
     return secrets.token_hex(6)
 

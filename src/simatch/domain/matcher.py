@@ -198,7 +198,8 @@ class Matcher:
         text = _clean(query.text)
         if not text:
             raise InvalidInput("The text is empty.", {"field": "text"})
-        if len(text) > self.tuning.max_text_chars:
+        # The text as sent, not as cleaned: the limit a caller can check before sending.
+        if len(query.text) > self.tuning.max_text_chars:
             raise TextTooLong(
                 f"The text is longer than {self.tuning.max_text_chars} characters.",
                 {"field": "text", "max": self.tuning.max_text_chars},

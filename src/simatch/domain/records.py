@@ -8,42 +8,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-Language = Literal["fi", "en", "sv"]
+from simatch.domain.fields import (
+    Day,
+    OptDate,
+    OptDateTime,
+    OptLanguage,
+    OptStr,
+    RecordId,
+    StrList,
+    Text,
+    Title,
+)
+
 Kind = Literal["innovation", "need", "call", "actor"]
 KINDS: tuple[Kind, ...] = ("innovation", "need", "call", "actor")
 
 
-def _split_list(value: Any) -> Any:
-    """Accept a list, or a CSV cell like ``"Uusimaa; Pirkanmaa"``."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        sep = "|" if "|" in value else ";"
-        return [part.strip() for part in value.split(sep) if part.strip()]
-    return value
-
-
-def _blank_to_none(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
-
-
-StrList = Annotated[list[str], BeforeValidator(_split_list)]
-OptStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
-OptDate = Annotated[date | None, BeforeValidator(_blank_to_none)]
-OptDateTime = Annotated[datetime | date | None, BeforeValidator(_blank_to_none)]
-OptLanguage = Annotated[Language | None, BeforeValidator(_blank_to_none)]
-RecordId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
+def _kind_is_required(schema: dict[str, Any]) -> None:
+    """Each kind's model has its kind as default, for code; a record sent in must name it."""
+    schema["required"] = ["kind", *(f for f in schema.get("required", []) if f != "kind")]
 
 
 class BaseRecord(BaseModel):
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="allow", str_strip_whitespace=True, json_schema_extra=_kind_is_required
+    )
 
     kind: Kind
     id: RecordId
@@ -99,8 +93,8 @@ class BaseRecord(BaseModel):
 
 class Innovation(BaseRecord):
     kind: Literal["innovation"] = "innovation"
-    title: Annotated[str, Field(min_length=1, max_length=500)]
-    summary: Annotated[str, Field(min_length=1)]
+    title: Title
+    summary: Text
     description: OptStr = None
     organisation: OptStr = None
     target_groups: StrList = Field(default_factory=list)
@@ -114,8 +108,8 @@ class Innovation(BaseRecord):
 
 class Need(BaseRecord):
     kind: Literal["need"] = "need"
-    title: Annotated[str, Field(min_length=1, max_length=500)]
-    description: Annotated[str, Field(min_length=1)]
+    title: Title
+    description: Text
     organisation: OptStr = None
     target_groups: StrList = Field(default_factory=list)
     contact: OptStr = None
@@ -126,12 +120,12 @@ class Need(BaseRecord):
 
 class Call(BaseRecord):
     kind: Literal["call"] = "call"
-    title: Annotated[str, Field(min_length=1, max_length=500)]
-    description: Annotated[str, Field(min_length=1)]
-    funder: Annotated[str, Field(min_length=1)]
+    title: Title
+    description: Text
+    funder: Text
     programme: OptStr = None
     opens_at: OptDate = None
-    deadline: date
+    deadline: Day
     eligible_applicants: StrList = Field(default_factory=list)
     budget: OptStr = None
 
@@ -143,8 +137,8 @@ class Call(BaseRecord):
 
 class Actor(BaseRecord):
     kind: Literal["actor"] = "actor"
-    name: Annotated[str, Field(min_length=1, max_length=500)]
-    description: Annotated[str, Field(min_length=1)]
+    name: Title
+    description: Text
 
     text_fields: ClassVar[tuple[str, ...]] = ("name", "description")
 

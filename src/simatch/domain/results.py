@@ -38,9 +38,14 @@ class RecordRef(BaseModel):
     score: float | None = None
 
 
+# A record's kind, or a grouped item: an organisation (a peer without an actor record) or a
+# funder (of similar innovations).
+ItemKind = Literal["innovation", "need", "call", "actor", "organisation", "funder"]
+
+
 class MatchItem(BaseModel):
     id: str
-    kind: str = Field(description="innovation, need, actor, call or funder")
+    kind: ItemKind
     title: str
     score: float = Field(
         description="Fused relevance in 0..1 (rank-based; compare within a result)."

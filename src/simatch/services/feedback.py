@@ -45,7 +45,7 @@ class FeedbackService:
             )
         candidates = [(k, i) for k, i in logged.items if i == item_id and kind in (None, k)]
         if not candidates:
-            raise InvalidInput(
+            raise NotFound(
                 f"item {item_id!r} was not returned by match {match_id!r}", {"field": "item_id"}
             )
         records = [c for c in candidates if c[0] in KINDS]

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from simatch.domain.payload import normalise_name
 from simatch.domain.ports import SearchFilter, VectorIndex
 from simatch.domain.records import KINDS, BaseRecord, parse_record
-from simatch.errors import InvalidInput, NotFound
+from simatch.errors import Conflict, InvalidInput, NotFound
 from simatch.ingest.pipeline import Ingestor
 from simatch.ingest.report import IngestReport
 
@@ -49,7 +49,7 @@ class RecordService:
     def put(self, kind: str, record_id: str, data: dict[str, Any]) -> StoredRecord:
         for name, expected in (("kind", kind), ("id", record_id)):
             if name in data and str(data[name]) != expected:
-                raise InvalidInput(
+                raise Conflict(
                     f"{name} in the body ({data[name]!r}) differs from the URL ({expected!r})",
                     {"field": name},
                 )

@@ -11,9 +11,8 @@ from pydantic import BaseModel, Field
 
 from simatch.api.auth import CurateAccess
 from simatch.api.deps import GapServiceDep
-from simatch.api.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/v1", tags=["gaps"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["gaps"])
 
 
 class Gap(BaseModel):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from simatch.api.deps import IndexInfoServiceDep, MetricsDep
-from simatch.api.errors import ErrorResponse, NotReady
+from simatch.api.errors import NotReady, error_responses
 
 router = APIRouter(tags=["health"])
 
@@ -30,7 +30,7 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Ready,
-    responses={503: {"model": ErrorResponse, "description": "Not ready (with Retry-After)."}},
+    responses=error_responses(503, e503="Not ready: `details.checks` names what is missing."),
     summary="The index is open and the model loaded",
 )
 def readyz(service: IndexInfoServiceDep) -> Ready:

@@ -6,6 +6,7 @@ import report: every rejected row with its line, field and reason, and near-dupl
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Annotated, Any, Literal
 
@@ -19,40 +20,55 @@ from starlette.requests import ClientDisconnect
 
 from simatch.api.auth import CurateAccess
 from simatch.api.deps import ImportServiceDep, MetricsDep
-from simatch.api.errors import ERROR_RESPONSES, ErrorResponse
-from simatch.api.uploads import buffered
+from simatch.api.errors import error_responses
+from simatch.api.uploads import BodyFile
 from simatch.errors import InvalidInput
 from simatch.ingest.report import DuplicateFlag, IngestReport, Rejection
 from simatch.services.imports import Format
 
 log = logging.getLogger("simatch.api.records")
-router = APIRouter(prefix="/v1", tags=["records"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["records"])
 REPORT_LIMIT = 1000  # rejected rows and duplicates listed in an import answer
 
-_RAW_TYPES: dict[str, str] = {
-    "application/x-ndjson": "jsonl",
-    "application/jsonl": "jsonl",
-    "application/json-lines": "jsonl",
-    "application/x-jsonlines": "jsonl",
+# The raw body's media types and the reader each one means; None: ``?format=``, else the
+# ``?filename=``'s extension, else JSONL. A missing Content-Type counts as octet-stream.
+_JSONL_TYPES = (
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/json-lines",
+    "application/x-jsonlines",
+)
+RAW_TYPES: dict[str, str | None] = {
+    **dict.fromkeys(_JSONL_TYPES, "jsonl"),
     "application/json": "jsonl",
     "text/csv": "csv",
     "text/tab-separated-values": "tsv",
+    "application/octet-stream": None,
+    "text/plain": None,
 }
-_TEXT_SCHEMA = {"schema": {"type": "string"}}
+# A file is any bytes (unreadable rows are reported, not refused), but not none. No
+# ``type``: a raw body is not a JSON value, so no JSON type could be wrong for it.
+_FILE = {"minLength": 1}
 IMPORT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "The file as the raw body (streamed: rows land while it uploads), or "
-        "as the `file` field of a multipart form (spooled to a temporary file first).",
+        "as the `file` field of a multipart form (spooled to a temporary file first). "
+        "JSON Lines types and `application/json` are read as JSONL, `text/csv` as CSV, "
+        "`text/tab-separated-values` as TSV; `?format=` overrides the type, and names the "
+        "format of `application/octet-stream` and `text/plain` bodies (default: from "
+        "`?filename=`'s extension, else JSONL). An empty file is a 422.",
         "content": {
-            "application/x-ndjson": _TEXT_SCHEMA,
-            "text/csv": _TEXT_SCHEMA,
+            **{media: {"schema": _FILE} for media in RAW_TYPES if media != "application/json"},
+            # JSON as sent by a JSON client is one JSON value: a one-line JSONL file.
+            "application/json": {"schema": {}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
                     "required": ["file"],
-                }
+                },
+                "encoding": {"file": {"contentType": "application/octet-stream"}},
             },
         },
     }
@@ -91,7 +107,7 @@ class ImportReport(BaseModel):
     "/records/import",
     response_model=ImportReport,
     openapi_extra=IMPORT_BODY,
-    responses={415: {"model": ErrorResponse, "description": "Not JSONL, CSV or a form."}},
+    responses=error_responses(415, e415="Not one of the media types listed for the body."),
     summary="Import a JSONL or CSV file; 200 with a report once the file was read to the end",
 )
 async def import_records(
@@ -101,7 +117,7 @@ async def import_records(
     metrics: MetricsDep,
     format: Annotated[
         Literal["jsonl", "csv", "tsv"] | None,
-        Param(description="Overrides the Content-Type and the file name."),
+        Param(description="The file's format; overrides the Content-Type and the file name."),
     ] = None,
     filename: Annotated[
         str | None, Param(max_length=200, description="Names the file in the report.")
@@ -113,29 +129,33 @@ async def import_records(
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise InvalidInput("The form needs a 'file' field.", {"field": "file"})
+            if not upload.size:
+                raise InvalidInput("The uploaded file is empty.", {"field": "file"})
             name = upload.filename or filename or "upload"
             fmt, source = _format(format, None, name)
             file = upload.file
             report = await anyio.to_thread.run_sync(service.import_stream, file, source, fmt)
-    elif format or content_type in _RAW_TYPES:
-        fmt, source = _format(format, _RAW_TYPES.get(content_type), filename)
-        body = buffered(request.stream())
+    elif content_type in RAW_TYPES or not content_type:
+        fmt, source = _format(format, RAW_TYPES.get(content_type), filename)
+        raw = BodyFile(request.stream())
+        body = io.BufferedReader(raw, buffer_size=65536)
         try:
             report = await anyio.to_thread.run_sync(service.import_stream, body, source, fmt)
         except ClientDisconnect:
             log.info("import interrupted by the client; the rows before that landed")
             raise HTTPException(400, "The upload was interrupted.") from None
+        if report.read == 0 and raw.bytes_read == 0:
+            raise InvalidInput("The upload is empty.", {"field": "body"})
     else:
         raise HTTPException(
             415,
-            "Send the file as application/x-ndjson, text/csv, text/tab-separated-values or "
-            "multipart/form-data (field 'file'), or name it with ?format=.",
+            f"Content-Type {content_type} is not read here: send the file as JSON Lines "
+            "(application/x-ndjson), text/csv, text/tab-separated-values, "
+            "application/octet-stream with ?format=, or multipart/form-data (field 'file').",
         )
     for outcome in ("added", "updated", "unchanged"):
         metrics.imported_rows.labels(outcome).inc(getattr(report, outcome))
     metrics.imported_rows.labels("rejected").inc(len(report.rejected))
-    if report.read == 0:
-        raise InvalidInput("The upload holds no rows.", {"field": "file"})
     return ImportReport.of(report)
 
 

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from simatch.api.auth import AdminAccess
 from simatch.api.deps import KeyServiceDep
-from simatch.api.errors import ERROR_RESPONSES
-from simatch.domain.keys import ApiKey, Scope
+from simatch.api.errors import error_responses
+from simatch.api.params import NOT_BLANK_TEXT, KeyIdPath
+from simatch.domain.keys import KEY_ID_PATTERN, ApiKey, Scope
+from simatch.errors import Conflict
 
-router = APIRouter(prefix="/v1", tags=["keys"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["keys"])
 
 
 class Key(BaseModel):
-    id: str
+    id: str = Field(pattern=KEY_ID_PATTERN)
     name: str
     scopes: list[Scope]
     created: datetime
@@ -37,9 +38,17 @@ class Key(BaseModel):
 
 
 class KeyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "staff web UI", "scopes": ["curate"]}]},
+    )
 
-    name: str = Field(min_length=1, max_length=100, description="Who or what uses the key.")
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=NOT_BLANK_TEXT,
+        description="Who or what uses the key (whitespace is collapsed).",
+    )
     scopes: list[Scope] = Field(min_length=1, max_length=3)
 
 
@@ -53,16 +62,45 @@ def list_keys(_caller: AdminAccess, service: KeyServiceDep) -> list[Key]:
     return [Key.of(k) for k in service.list()]
 
 
-@router.post("/keys", status_code=201, response_model=NewKey, summary="Create an API key")
+@router.post(
+    "/keys",
+    status_code=201,
+    response_model=NewKey,
+    summary="Create an API key",
+    openapi_extra={
+        "responses": {
+            "201": {
+                "links": {
+                    "revoke": {
+                        "operationId": "revoke_key",
+                        "parameters": {"key_id": "$response.body#/key/id"},
+                    }
+                }
+            }
+        }
+    },
+)
 def create_key(body: KeyRequest, _caller: AdminAccess, service: KeyServiceDep) -> NewKey:
     key, token = service.create(body.name, body.scopes)
     return NewKey(key=Key.of(key), token=token)
 
 
-@router.delete("/keys/{key_id}", response_model=Key, summary="Revoke an API key")
-def revoke_key(
-    key_id: Annotated[str, Path(min_length=1, max_length=40)],
-    _caller: AdminAccess,
-    service: KeyServiceDep,
-) -> Key:
+@router.delete(
+    "/keys/{key_id}",
+    response_model=Key,
+    responses=error_responses(
+        404,
+        409,
+        e404="No key with this id.",
+        e409="The key is the one making the request: revoke it with another admin key or "
+        "`simatch keys revoke` (so that the API cannot lock its admins out by mistake).",
+    ),
+    summary="Revoke an API key",
+)
+def revoke_key(key_id: KeyIdPath, caller: AdminAccess, service: KeyServiceDep) -> Key:
+    if caller.key is not None and caller.key.id == key_id:
+        raise Conflict(
+            "A key cannot revoke itself; use another admin key or `simatch keys revoke`.",
+            {"key_id": key_id},
+        )
     return Key.of(service.revoke(key_id))

@@ -7,16 +7,17 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from simatch.api.auth import MatchAccess
 from simatch.api.deps import MatchServiceDep, MetricsDep
-from simatch.api.errors import ERROR_RESPONSES
+from simatch.api.openapi import configured
+from simatch.api.params import NOT_BLANK_TEXT, json_integer
 from simatch.domain.query import MAX_LIMIT, Query
 from simatch.domain.results import SECTIONS, MatchResult, Section
 
 log = logging.getLogger("simatch.api.match")
-router = APIRouter(prefix="/v1", tags=["match"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["match"])
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 
@@ -37,8 +38,10 @@ class MatchRequest(BaseModel):
 
     text: str = Field(
         min_length=1,
+        pattern=NOT_BLANK_TEXT,
         description="The problem, in Finnish, English or Swedish "
-        "(at most SIMATCH_MAX_TEXT_CHARS characters, default 4000).",
+        "(at most SIMATCH_MAX_TEXT_CHARS characters: 422 `too_long` above).",
+        json_schema_extra=configured(maxLength="max_text_chars"),
     )
     language: Literal["fi", "en", "sv"] | None = Field(
         None, description="Answer language; detected from the text when not given."
@@ -49,13 +52,18 @@ class MatchRequest(BaseModel):
     target_groups: list[Name] = Field(
         default_factory=list, max_length=20, description="Only records for these target groups."
     )
-    limit: int | None = Field(
-        None, ge=1, le=MAX_LIMIT, description="Items per section (default SIMATCH_MATCH_LIMIT)."
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] | None = Field(
+        None,
+        description="Items per section (default SIMATCH_MATCH_LIMIT, at most "
+        "SIMATCH_MATCH_MAX_LIMIT).",
+        json_schema_extra=configured(maximum="match_max_limit"),
     )
     offset: int = Field(0, ge=0, le=1000, description="Skip this many items per section.")
     sections: list[Section] | None = Field(
         None, min_length=1, description="Sections to compute (default: all three)."
     )
+
+    _integers = field_validator("limit", "offset", mode="before")(json_integer)
 
 
 @router.post(

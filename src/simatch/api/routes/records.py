@@ -4,25 +4,59 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Response
 from fastapi import Query as Param
 from pydantic import BaseModel, Field
 
 from simatch.api.auth import CurateAccess, MatchAccess
 from simatch.api.deps import RecordServiceDep
-from simatch.api.errors import ERROR_RESPONSES
+from simatch.api.errors import error_responses
+from simatch.api.params import (
+    UUID_PATTERN,
+    KindPath,
+    PageLimit,
+    RecordCursor,
+    RecordIdPath,
+)
 from simatch.domain.records import AnyRecord, Kind
 
-router = APIRouter(prefix="/v1", tags=["records"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["records"])
 
-KindPath = Annotated[Kind, Path(description="innovation, need, call or actor")]
-IdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
+NOT_FOUND = error_responses(404, e404="No record of this kind with this id.")
+# Where to go from one record: read it again or delete it (also what a fuzzer follows).
+_RECORD_LINKS = {
+    "get": {
+        "operationId": "get_record",
+        "parameters": {"kind": "$response.body#/kind", "id": "$response.body#/id"},
+    },
+    "delete": {
+        "operationId": "delete_record",
+        "parameters": {"kind": "$response.body#/kind", "id": "$response.body#/id"},
+    },
+}
+_EXAMPLES: dict[str, Any] = {
+    "innovation": {
+        "kind": "innovation",
+        "id": "inn-demo-1",
+        "title": "Kylän nuorten olohuone",
+        "summary": "Nuoret kokoontuvat kylätalolla iltaisin; yksinäisyys vähenee.",
+        "regions": ["Kainuu"],
+    },
+    "call": {
+        "kind": "call",
+        "id": "call-demo-1",
+        "title": "Avustushaku nuorten hyvinvointiin",
+        "description": "Rahoitusta nuorten yksinäisyyden ehkäisyyn.",
+        "funder": "STEA",
+        "deadline": "2031-01-31",
+    },
+}
 
 
 class RecordList(BaseModel):
     items: list[AnyRecord]
     next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
+        pattern=UUID_PATTERN, description="Pass as `cursor` for the next page; null at the end."
     )
 
 
@@ -34,16 +68,21 @@ def list_records(
     q: Annotated[
         str | None, Param(max_length=200, description="Id, title, name or organisation contains")
     ] = None,
-    cursor: Annotated[str | None, Param(max_length=200)] = None,
-    limit: Annotated[int, Param(ge=1, le=200)] = 50,
+    cursor: RecordCursor = None,
+    limit: PageLimit = 50,
 ) -> dict[str, Any]:
     page = service.list(kind, q, cursor, limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/records/{kind}/{id}", response_model=AnyRecord, summary="Read one record")
+@router.get(
+    "/records/{kind}/{id}",
+    response_model=AnyRecord,
+    responses=NOT_FOUND,
+    summary="Read one record",
+)
 def get_record(
-    kind: KindPath, id: IdPath, _caller: MatchAccess, service: RecordServiceDep
+    kind: KindPath, id: RecordIdPath, _caller: MatchAccess, service: RecordServiceDep
 ) -> dict[str, Any]:
     return service.get(kind, id)
 
@@ -51,13 +90,25 @@ def get_record(
 @router.put(
     "/records/{kind}/{id}",
     response_model=AnyRecord,
-    responses={201: {"model": AnyRecord, "description": "Created."}},
+    responses={
+        201: {"model": AnyRecord, "description": "Created."},
+        **error_responses(
+            409, e409="The body's `kind` or `id` is not the one in the URL (RFC 9110, 9.3.4)."
+        ),
+    },
     summary="Create or replace a record (201 created, 200 replaced or unchanged)",
+    openapi_extra={"responses": {"200": {"links": _RECORD_LINKS}, "201": {"links": _RECORD_LINKS}}},
 )
 def put_record(
     kind: KindPath,
-    id: IdPath,
-    record: Annotated[AnyRecord, Body(description="The full record; kind and id as in the URL.")],
+    id: RecordIdPath,
+    record: Annotated[
+        AnyRecord,
+        Body(
+            description="The full record; its `kind` and `id` must be the URL's (else 409).",
+            openapi_examples={k: {"summary": k, "value": v} for k, v in _EXAMPLES.items()},
+        ),
+    ],
     response: Response,
     _caller: CurateAccess,
     service: RecordServiceDep,
@@ -68,10 +119,14 @@ def put_record(
 
 
 @router.delete(
-    "/records/{kind}/{id}", status_code=204, response_class=Response, summary="Delete a record"
+    "/records/{kind}/{id}",
+    status_code=204,
+    response_class=Response,
+    responses=NOT_FOUND,
+    summary="Delete a record",
 )
 def delete_record(
-    kind: KindPath, id: IdPath, _caller: CurateAccess, service: RecordServiceDep
+    kind: KindPath, id: RecordIdPath, _caller: CurateAccess, service: RecordServiceDep
 ) -> Response:
     service.delete(kind, id)
     return Response(status_code=204)
