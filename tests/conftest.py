@@ -14,6 +14,8 @@ from simatch.domain.confidence import Calibration
 from simatch.domain.ports import Embedder
 from simatch.wiring import Container
 
+pytest_plugins = ["tests.browser"]  # the browser fixtures, for any test of a page
+
 REPO = Path(__file__).resolve().parents[1]
 EVALDATA = REPO.parent / "shared" / "evaldata"
 

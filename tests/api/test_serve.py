@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -13,59 +9,22 @@ import pytest
 
 from simatch.config import ApiSettings, FeedbackSettings, MatchSettings, Settings
 from simatch.errors import ConfigError
-from tests.api.conftest import free_port
-
-
-def simatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simatch.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.serving import run_simatch, serving, simatch_env
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SIMATCH_")}
-    return clean | {
-        "SIMATCH_DATA_DIR": str(tmp_path / "data"),
-        "SIMATCH_EMBEDDING_BACKEND": "fake",
-        "SIMATCH_LOG_JSON": "true",
-    }
+    return simatch_env(tmp_path / "data")
 
 
 @pytest.mark.slow
-def test_serve_loads_the_demo_and_keys_work_across_processes(
-    env: dict[str, str], tmp_path: Path
-) -> None:
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w+")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "simatch.cli.main", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, Path(log.name).read_text()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, Path(log.name).read_text()
-            time.sleep(0.2)
+def test_serve_loads_the_demo_and_keys_work_across_processes(tmp_path: Path) -> None:
+    with serving(tmp_path) as served:
+        base = served.url
         matched = httpx.post(f"{base}/v1/match", json={"text": "nuorten yksinäisyys"}).json()
         assert matched["solutions"] and matched["match_id"]
 
-        created = simatch("keys", "create", "--scope", "curate", "--name", "ci", env=env)
+        created = served.simatch("keys", "create", "--scope", "curate", "--name", "ci")
         assert created.returncode == 0, created.stderr
         token = created.stdout.strip().splitlines()[-1]
         assert token.startswith("smk_")
@@ -74,20 +33,17 @@ def test_serve_loads_the_demo_and_keys_work_across_processes(
         record = {"kind": "need", "id": "n-ci", "title": "Tarve", "description": "Kuvaus."}
         put = httpx.put(f"{base}/v1/records/need/n-ci", json=record, headers=headers)
         assert put.status_code == 201, put.text
-        listed = simatch("keys", "list", "--json", env=env)
+        listed = served.simatch("keys", "list", "--json")
         assert key_id in listed.stdout and token not in listed.stdout
-        assert simatch("keys", "revoke", key_id, env=env).returncode == 0
+        assert served.simatch("keys", "revoke", key_id).returncode == 0
         assert httpx.delete(f"{base}/v1/records/need/n-ci", headers=headers).status_code == 401
-    finally:
-        server.terminate()
-        server.wait(20)
-    output = Path(log.name).read_text()
+    output = served.output()
     assert '"request_id"' in output and "nuorten yksinäisyys" not in output
     assert token not in output
 
 
 def test_keys_create_refuses_unknown_scopes(env: dict[str, str]) -> None:
-    result = simatch("keys", "create", "--scope", "root", "--name", "x", env=env)
+    result = run_simatch("keys", "create", "--scope", "root", "--name", "x", env=env)
     assert result.returncode == 2 and "scopes must be" in result.stderr
 
 
