@@ -5,6 +5,7 @@ CLI run against the same data dir (``Served.simatch``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -91,9 +92,14 @@ def serving(workdir: Path, *, timeout: float = 120, **settings: str) -> Iterator
             time.sleep(0.2)
         yield served
     finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(5)
+        _stop(server)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (uvicorn shuts down gracefully), SIGKILL if that hangs."""
+    server.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.wait(20)
+    if server.poll() is None:
+        server.kill()
+        server.wait(5)

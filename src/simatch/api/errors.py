@@ -2,7 +2,8 @@
 
 Every 4xx and 5xx answer has the body ``{"error": {"code", "message", "details"?}}``:
 simatch's own errors, FastAPI's validation errors (422, naming the field), Starlette's
-404/405, bodies over the limit (413, ``limits.py``) and, through ``observe.py``, unexpected
+404/405 (with ``Allow`` for every method of the path), bodies over the limit (413,
+``middleware/body_limit.py``) and, through ``observe.py``, unexpected
 failures (500).
 """
 
@@ -118,15 +119,11 @@ ERROR_DOCS: dict[int, ErrorDoc] = {
 }  # fmt: skip
 
 
-def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for a route's own error statuses; ``descriptions`` (``e404="..."``)
-    say what the status means for that operation."""
+def error_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route's own error statuses, each with what it means there."""
     return {
-        status: {
-            "model": ErrorResponse,
-            "description": descriptions.get(f"e{status}", ERROR_DOCS[status].description),
-        }
-        for status in statuses
+        status: {"model": ErrorResponse, "description": description}
+        for status, description in described.items()
     }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from simatch.domain.keys import ApiKey
 from simatch.domain.stores import KeyStore
+from simatch.errors import Conflict
 
 
 class KeyService:
@@ -23,5 +24,13 @@ class KeyService:
     def list(self) -> list[ApiKey]:
         return self.store.list()
 
-    def revoke(self, key_id: str) -> ApiKey:
+    def revoke(self, key_id: str, by: str | None = None) -> ApiKey:
+        """Revoke a key; ``by`` is the id of the key asking (over the API), which may not
+        revoke itself, so that no request can lock its admins out by mistake (the CLI, run
+        on the server, can)."""
+        if by == key_id:
+            raise Conflict(
+                "A key cannot revoke itself; use another admin key or `simatch keys revoke`.",
+                {"key_id": key_id},
+            )
         return self.store.revoke(key_id)

@@ -83,7 +83,7 @@ class FeedbackList(BaseModel):
     status_code=201,
     response_model=Feedback,
     responses=error_responses(
-        404, e404="No such match (unknown or expired), or the match did not return the item."
+        {404: "No such match (unknown or expired), or the match did not return the item."}
     ),
     summary="Say whether an item of a match was useful",
 )

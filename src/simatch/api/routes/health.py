@@ -30,7 +30,7 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Ready,
-    responses=error_responses(503, e503="Not ready: `details.checks` names what is missing."),
+    responses=error_responses({503: "Not ready: `details.checks` names what is missing."}),
     summary="The index is open and the model loaded",
 )
 def readyz(service: IndexInfoServiceDep) -> Ready:

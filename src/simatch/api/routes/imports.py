@@ -107,7 +107,7 @@ class ImportReport(BaseModel):
     "/records/import",
     response_model=ImportReport,
     openapi_extra=IMPORT_BODY,
-    responses=error_responses(415, e415="Not one of the media types listed for the body."),
+    responses=error_responses({415: "Not one of the media types listed for the body."}),
     summary="Import a JSONL or CSV file; 200 with a report once the file was read to the end",
 )
 async def import_records(

@@ -12,7 +12,6 @@ from simatch.api.deps import KeyServiceDep
 from simatch.api.errors import error_responses
 from simatch.api.params import NOT_BLANK_TEXT, KeyIdPath
 from simatch.domain.keys import KEY_ID_PATTERN, ApiKey, Scope
-from simatch.errors import Conflict
 
 router = APIRouter(prefix="/v1", tags=["keys"])
 
@@ -89,18 +88,13 @@ def create_key(body: KeyRequest, _caller: AdminAccess, service: KeyServiceDep) -
     "/keys/{key_id}",
     response_model=Key,
     responses=error_responses(
-        404,
-        409,
-        e404="No key with this id.",
-        e409="The key is the one making the request: revoke it with another admin key or "
-        "`simatch keys revoke` (so that the API cannot lock its admins out by mistake).",
+        {
+            404: "No key with this id.",
+            409: "The key is the one making the request: revoke it with another admin key or "
+            "`simatch keys revoke` (so that the API cannot lock its admins out by mistake).",
+        }
     ),
     summary="Revoke an API key",
 )
 def revoke_key(key_id: KeyIdPath, caller: AdminAccess, service: KeyServiceDep) -> Key:
-    if caller.key is not None and caller.key.id == key_id:
-        raise Conflict(
-            "A key cannot revoke itself; use another admin key or `simatch keys revoke`.",
-            {"key_id": key_id},
-        )
-    return Key.of(service.revoke(key_id))
+    return Key.of(service.revoke(key_id, by=caller.key.id if caller.key else None))

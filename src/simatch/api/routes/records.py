@@ -22,7 +22,7 @@ from simatch.domain.records import AnyRecord, Kind
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
-NOT_FOUND = error_responses(404, e404="No record of this kind with this id.")
+NOT_FOUND = error_responses({404: "No record of this kind with this id."})
 # Where to go from one record: read it again or delete it (also what a fuzzer follows).
 _RECORD_LINKS = {
     "get": {
@@ -93,7 +93,7 @@ def get_record(
     responses={
         201: {"model": AnyRecord, "description": "Created."},
         **error_responses(
-            409, e409="The body's `kind` or `id` is not the one in the URL (RFC 9110, 9.3.4)."
+            {409: "The body's `kind` or `id` is not the one in the URL (RFC 9110, 9.3.4)."}
         ),
     },
     summary="Create or replace a record (201 created, 200 replaced or unchanged)",
