@@ -4,7 +4,10 @@ promises: security per operation, the error responses and headers, configured bo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import jsonschema_rs
 
 from tests.api.conftest import Api, ApiFactory
 
@@ -97,3 +100,33 @@ def test_the_import_body_lists_exactly_the_media_types_the_server_reads(api: Api
         "/v1/records/import", content=line, headers={**curate, "Content-Type": "text/html"}
     )
     assert refused.status_code == 415
+
+
+def _examples(node: Any) -> Iterator[tuple[dict[str, Any], Any]]:
+    """(schema, example) for every example a media type or a schema carries."""
+    if isinstance(node, dict):
+        schema = node.get("schema")
+        if isinstance(schema, dict):
+            if "example" in node:
+                yield schema, node["example"]
+            for named in node.get("examples", {}).values():
+                yield schema, named["value"]
+        if isinstance(node.get("examples"), list) and "type" in node:
+            yield from ((node, e) for e in node["examples"])
+        for value in node.values():
+            yield from _examples(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _examples(item)
+
+
+def test_every_example_is_valid_by_its_own_schema(api: Api) -> None:
+    schema = api.client.get("/openapi.json").json()
+    checked = 0
+    for sub, example in _examples(schema["paths"] | schema["components"]["schemas"]):
+        validator = jsonschema_rs.validator_for(
+            {**sub, "components": schema["components"]}, validate_formats=True
+        )
+        assert validator.is_valid(example), (sub, example)
+        checked += 1
+    assert checked >= 10

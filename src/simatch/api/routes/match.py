@@ -20,6 +20,40 @@ log = logging.getLogger("simatch.api.match")
 router = APIRouter(prefix="/v1", tags=["match"])
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
+_WHY = {"passage": "Nuoret kokoontuvat iltaisin kylätalon olohuoneessa.", "terms": ["nuori"]}
+RESULT_EXAMPLE = {
+    "query": {"language": "fi", "detected": "fi", "regions": ["Pirkanmaa"], "target_groups": []},
+    "solutions": [
+        {
+            "id": "inn-fi-001",
+            "kind": "innovation",
+            "title": "Kylän nuorten olohuone",
+            "score": 0.97,
+            "confidence": "strong",
+            "language": "fi",
+            "organisation": "Järvikylän nuorisoyhdistys ry",
+            "regions": ["valtakunnallinen"],
+            "why": {**_WHY, "reasons": [{"code": "passage", "params": {}}]},
+        }
+    ],
+    "peers": [],
+    "funders": [
+        {
+            "id": "call-007",
+            "kind": "call",
+            "title": "Nuorten osallisuus 2027",
+            "score": 0.81,
+            "confidence": "possible",
+            "funder": "STEA",
+            "deadline": "2027-03-31",
+            "days_to_deadline": 120,
+            "why": {**_WHY, "reasons": [{"code": "deadline", "params": {"days": 120}}]},
+        }
+    ],
+    "confidence": "strong",
+    "no_good_match": False,
+    "match_id": "3f0c2b8e9d7a4c1f8e6b5a4d3c2b1a09",
+}
 
 
 class MatchRequest(BaseModel):
@@ -70,6 +104,7 @@ class MatchRequest(BaseModel):
     "/match",
     response_model=MatchResult,
     summary="Find solutions, peers and funders for a described problem",
+    responses={200: {"content": {"application/json": {"example": RESULT_EXAMPLE}}}},
 )
 def match(
     body: MatchRequest, _caller: MatchAccess, service: MatchServiceDep, metrics: MetricsDep
