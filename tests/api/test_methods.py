@@ -24,6 +24,8 @@ def test_allow_lists_every_method_of_the_path(api: Api) -> None:
         assert_error(wrong, 405, "method_not_allowed")
         assert wrong.headers["allow"] == allow, path
     assert_error(api.client.options("/nowhere"), 404)
+    static = api.client.post("/docs/static/swagger-ui.css")
+    assert static.status_code == 405 and static.headers["allow"] == "GET, HEAD"
 
 
 def test_cors_preflights_are_answered_by_cors_and_plain_options_by_allow(

@@ -209,7 +209,8 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"Method {request.method} is not allowed on {request.url.path}"
         # Starlette names the methods of one route; a path may have several.
         methods = allowed_methods(request.app.router.routes, request.scope)
-        headers = {**(headers or {}), "Allow": ", ".join(methods)}
+        if methods:  # else a mounted app's own answer (static files) stands
+            headers = {**(headers or {}), "Allow": ", ".join(methods)}
     return error_response(exc.status_code, code, message, details, headers)
 
 
