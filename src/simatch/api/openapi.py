@@ -25,7 +25,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from simatch.api.auth import Access, access_of, bearer
-from simatch.api.errors import ERROR_DOCS, ErrorResponse
+from simatch.api.errors import ERROR_DOCS, ErrorDoc, ErrorResponse
 from simatch.api.logging import REQUEST_ID_HEADER
 from simatch.config import Settings
 
@@ -157,7 +157,8 @@ def _document_errors(operation: dict[str, Any], access: Access | None, settings:
     responses = operation["responses"]
     declared = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
     for status in sorted(statuses | declared):
-        doc = ERROR_DOCS[status]
+        given = responses.get(str(status), {}).get("description", "Error.")
+        doc = ERROR_DOCS.get(status, ErrorDoc(given, (f"http_{status}",)))
         response = responses.setdefault(str(status), {"description": doc.description})
         response["content"] = {
             "application/json": {
