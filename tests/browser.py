@@ -1,8 +1,11 @@
 """A real browser for tests of pages (/docs, the staff console): Debian's Chromium driven by
 Playwright, kept on loopback. Registered as a plugin in ``tests/conftest.py``.
 
-- ``browser``: one headless Chromium per session (``executable_path``; `playwright install`
-  cannot download here, so scripts/setup installs Debian's ``chromium``).
+- ``browser``: one headless Chromium per test module (``executable_path``; `playwright
+  install` cannot download here, so scripts/setup installs Debian's ``chromium``). Not per
+  session: Playwright's sync API keeps an event loop running in the main thread while it is
+  open, and tests after it that run their own loop (``asyncio.run``) would fail. For the same
+  reason keep async tests out of a module that uses the browser.
 - ``loopback_page``: a fresh context and page per test. Every request the page makes is
   seen: those to loopback go through, any other is aborted and recorded, and the test fails
   if there was one. Chromium's own traffic goes to a dead proxy, so nothing leaves the
@@ -58,7 +61,7 @@ class LoopbackPage:
     console_errors: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
