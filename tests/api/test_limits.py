@@ -80,6 +80,14 @@ def test_wrong_keys_are_rate_limited_by_address(make_api: ApiFactory) -> None:
     assert statuses == [401, 401, 429]
 
 
+def test_a_missing_key_is_told_before_any_rate_limit(make_api: ApiFactory) -> None:
+    api = make_api(api={"rate_limit_per_client": 6, "rate_limit_burst": 2})
+    refused = [api.client.get("/v1/gaps").status_code for _ in range(4)]
+    assert refused == [401] * 4  # refused at once, no token spent
+    opened = [api.client.get("/v1/records").status_code for _ in range(3)]
+    assert opened == [200, 200, 429]  # the address's tokens were all still there
+
+
 def test_token_bucket_refills() -> None:
     now = [0.0]
     limiter = RateLimiter(per_minute=60, burst=2, clock=lambda: now[0], max_identities=2)

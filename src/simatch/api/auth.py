@@ -1,9 +1,12 @@
 """API keys as ``Authorization: Bearer KEY``, with scopes ``match`` < ``curate`` < ``admin``.
 
-Every /v1 request passes ``get_caller`` once: it checks the key (if one is sent) and takes a
-token from the rate limiter of the key, or of the client address when there is no valid key.
-A key that is sent but unknown or revoked is a 401 even where no key is needed, so that a
-broken integration shows at once. A missing key is a 401, a key without the scope a 403.
+Every /v1 request passes ``get_caller`` once, which checks the key if one is sent, and then
+its route's access dependency, which takes a token from the rate limiter of the key, or of
+the client address when there is no key. A key that is sent but unknown or revoked is a 401
+even where no key is needed, so that a broken integration shows at once, and it counts
+against the address (guessing keys is rate limited too). A missing key where one is needed
+is a 401 before any rate limit (refusing costs less than counting, and a client is told what
+is wrong rather than to wait); a key without the scope is a 403.
 
 The key lookup is one indexed SQLite read (microseconds), done on the event loop: cheaper
 than a hop to the thread pool.
@@ -18,7 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from simatch.api.deps import ApiSettingsDep, KeyServiceDep, StateDep
+from simatch.api.deps import ApiSettingsDep, AppState, KeyServiceDep, StateDep
 from simatch.config import ApiSettings
 from simatch.domain.keys import ApiKey, Scope
 from simatch.errors import Forbidden, Unauthenticated
@@ -45,7 +48,6 @@ async def get_caller(
     address = request.client.host if request.client else "unknown"
     header = request.headers.get("authorization")
     if header is None:
-        state.client_limiter.hit(f"addr:{address}")
         return Caller(None, address)
     scheme, _, token = header.partition(" ")
     key = None
@@ -57,7 +59,6 @@ async def get_caller(
         raise Unauthenticated(
             "The API key is unknown or revoked; send 'Authorization: Bearer KEY'."
         )
-    state.key_limiter.hit(f"key:{key.id}")
     request.state.key_id = key.id
     return Caller(key, address)
 
@@ -93,10 +94,19 @@ class Access:
 _ACCESS: dict[Callable[..., object], Access] = {}
 
 
-def access_dependency(access: Access) -> Callable[[Caller, ApiSettings], Awaitable[Caller]]:
-    async def dependency(caller: CallerDep, settings: ApiSettingsDep) -> Caller:
-        if access.needs_key(settings):
-            check_scope(caller, access.scope)
+def access_dependency(
+    access: Access,
+) -> Callable[[Caller, ApiSettings, AppState], Awaitable[Caller]]:
+    async def dependency(caller: CallerDep, settings: ApiSettingsDep, state: StateDep) -> Caller:
+        needs_key = access.needs_key(settings)
+        if caller.key is None:
+            if needs_key:
+                check_scope(caller, access.scope)  # 401
+            state.client_limiter.hit(f"addr:{caller.address}")
+        else:
+            state.key_limiter.hit(f"key:{caller.key.id}")
+            if needs_key:
+                check_scope(caller, access.scope)  # 403 without the scope
         return caller
 
     _ACCESS[dependency] = access
