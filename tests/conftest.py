@@ -14,13 +14,15 @@ from simatch.domain.confidence import Calibration
 from simatch.domain.ports import Embedder
 from simatch.wiring import Container
 
-pytest_plugins = ["tests.browser"]  # the browser fixtures, for any test of a page
+# The browser fixtures, for any test of a page; a temporary PostgreSQL database per session.
+pytest_plugins = ["tests.browser", "tests.postgres"]
 
 REPO = Path(__file__).resolve().parents[1]
 EVALDATA = REPO.parent / "shared" / "evaldata"
 
 # Tests must not read a developer's .env or data dir.
 os.environ.pop("SIMATCH_QDRANT_URL", None)
+os.environ.pop("SIMATCH_DATABASE_URL", None)
 
 
 @pytest.fixture(scope="session")

@@ -61,6 +61,40 @@ class IndexSettings(BaseSettings):
         return not self.qdrant_url
 
 
+class StateSettings(BaseSettings):
+    """Where the state lives (API keys, the match log and feedback, gaps, duplicate flags):
+    SQLite files in the data dir, or one PostgreSQL database that replicas share."""
+
+    model_config = _config()
+
+    database_url: SecretStr | None = Field(
+        None,
+        description="postgresql://user:password@host:5432/db for state shared by replicas; "
+        "unset = SQLite files under SIMATCH_DATA_DIR.",
+    )
+    database_pool_size: int = Field(
+        10, ge=1, le=200, description="PostgreSQL connections per process at most."
+    )
+    database_timeout: float = Field(
+        5.0, gt=0, le=120, description="Seconds to wait for a PostgreSQL connection."
+    )
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _check_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError(
+                "must start with postgresql:// (unset it to keep the state in SQLite files)"
+            )
+        return value
+
+    @property
+    def postgres_url(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
+
+
 class EmbeddingSettings(BaseSettings):
     """The dense embedding model."""
 
@@ -378,6 +412,7 @@ class Settings:
     def __init__(
         self,
         index: IndexSettings | None = None,
+        state: StateSettings | None = None,
         embedding: EmbeddingSettings | None = None,
         text: TextSettings | None = None,
         match: MatchSettings | None = None,
@@ -389,6 +424,7 @@ class Settings:
         teams: TeamsSettings | None = None,
     ) -> None:
         self.index = index or IndexSettings()
+        self.state = state or StateSettings()
         self.embedding = embedding or EmbeddingSettings()
         self.text = text or TextSettings()
         self.match = match or MatchSettings()

@@ -29,10 +29,12 @@ from simatch.services import (
     RecordService,
 )
 from simatch.stores.factory import (
+    StateBackend,
     open_duplicate_store,
     open_feedback_log,
     open_gap_log,
     open_key_store,
+    open_state,
 )
 from simatch.text.factory import build_text_analyzer
 
@@ -195,18 +197,25 @@ class Container:
         )
 
     @property
+    def state(self) -> StateBackend:
+        """Where the stores live: SQLite files, or the PostgreSQL that replicas share (its
+        schema migrated when first opened)."""
+        s = self.settings
+        return self._opened("state", lambda: open_state(s.index, s.state))
+
+    @property
     def duplicates(self) -> DuplicateStore:
         """Near-duplicate flags found at ingest, for staff (``simatch duplicates``)."""
-        return self._opened("duplicates", lambda: open_duplicate_store(self.settings.index))
+        return self._opened("duplicates", lambda: open_duplicate_store(self.state))
 
     @property
     def gaps(self) -> GapLog:
         """Questions without a good match, for staff."""
-        return self._opened("gaps", lambda: open_gap_log(self.settings.index))
+        return self._opened("gaps", lambda: open_gap_log(self.state))
 
     @property
     def keys(self) -> KeyStore:
-        return self._opened("keys", lambda: open_key_store(self.settings.index))
+        return self._opened("keys", lambda: open_key_store(self.state))
 
     @property
     def feedback_store(self) -> FeedbackLog:
@@ -214,7 +223,7 @@ class Container:
         s = self.settings
         return self._opened(
             "feedback_store",
-            lambda: open_feedback_log(s.index, s.feedback, self.embedder.model_id),
+            lambda: open_feedback_log(self.state, s.feedback, self.embedder.model_id),
         )
 
     # -- services: what the transports use ------------------------------------------------

@@ -1,41 +1,102 @@
-"""The one place stores are built from settings. SQLite files under the data directory today;
-another backend (PostgreSQL) is one more branch in each function."""
+"""The one place stores are built from settings: SQLite files under the data directory, or
+PostgreSQL when ``SIMATCH_DATABASE_URL`` is set. ``open_state`` opens the backend once per
+process (for PostgreSQL: the pool, and the schema migrated); each ``open_*`` builds one store
+on it. A new store adds one function here with both branches (docs/stores.md)."""
 
 from __future__ import annotations
 
-from simatch.config import FeedbackSettings, IndexSettings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from simatch.config import FeedbackSettings, IndexSettings, StateSettings
 from simatch.domain.stores import DuplicateStore, FeedbackLog, GapLog, KeyStore
 from simatch.stores.boosts import BoostRule
 
+if TYPE_CHECKING:
+    from simatch.stores.postgres.database import Database
+
+
+@dataclass
+class StateBackend:
+    """Where this process keeps its state: ``database`` (shared PostgreSQL) when set, else
+    SQLite files under ``data_dir``."""
+
+    data_dir: Path
+    database: Database | None = None
+
+    @property
+    def name(self) -> str:
+        return "postgresql" if self.database is not None else "sqlite"
+
+    def close(self) -> None:
+        if self.database is not None:
+            self.database.close()
+
+
+def open_state(index: IndexSettings, state: StateSettings) -> StateBackend:
+    """The backend; for PostgreSQL the schema is brought up to date first (safe when several
+    replicas start at once: they take turns under an advisory lock)."""
+    url = state.postgres_url
+    if url is None:
+        return StateBackend(index.data_dir)
+    from simatch.stores.postgres.database import Database
+    from simatch.stores.postgres.migrations import migrate
+    from simatch.stores.postgres.schema import ALL
+
+    database = Database(url, max_size=state.database_pool_size, timeout=state.database_timeout)
+    try:
+        migrate(database, ALL)
+    except BaseException:
+        database.close()
+        raise
+    return StateBackend(index.data_dir, database)
+
 
 def open_feedback_log(
-    index: IndexSettings, feedback: FeedbackSettings, model_id: str
+    backend: StateBackend, feedback: FeedbackSettings, model_id: str
 ) -> FeedbackLog:
-    from simatch.stores.sqlite.feedback import FILE_NAME, SqliteFeedbackLog
-
     rule = BoostRule(
         feedback.feedback_min_similarity,
         feedback.feedback_step,
         feedback.feedback_max_boost,
         feedback.feedback_enabled,
     )
-    path = index.data_dir / FILE_NAME
+    if backend.database is not None:
+        from simatch.stores.postgres.feedback import PgFeedbackLog
+
+        return PgFeedbackLog(backend.database, model_id, rule, feedback.match_log_size)
+    from simatch.stores.sqlite.feedback import FILE_NAME, SqliteFeedbackLog
+
+    path = backend.data_dir / FILE_NAME
     return SqliteFeedbackLog(path, model_id, rule, feedback.match_log_size)
 
 
-def open_gap_log(index: IndexSettings) -> GapLog:
+def open_gap_log(backend: StateBackend) -> GapLog:
+    if backend.database is not None:
+        from simatch.stores.postgres.gaps import PgGapLog
+
+        return PgGapLog(backend.database)
     from simatch.stores.sqlite.gaps import FILE_NAME, SqliteGapLog
 
-    return SqliteGapLog(index.data_dir / FILE_NAME)
+    return SqliteGapLog(backend.data_dir / FILE_NAME)
 
 
-def open_key_store(index: IndexSettings) -> KeyStore:
+def open_key_store(backend: StateBackend) -> KeyStore:
+    if backend.database is not None:
+        from simatch.stores.postgres.keys import PgKeyStore
+
+        return PgKeyStore(backend.database)
     from simatch.stores.sqlite.keys import FILE_NAME, SqliteKeyStore
 
-    return SqliteKeyStore(index.data_dir / FILE_NAME)
+    return SqliteKeyStore(backend.data_dir / FILE_NAME)
 
 
-def open_duplicate_store(index: IndexSettings) -> DuplicateStore:
+def open_duplicate_store(backend: StateBackend) -> DuplicateStore:
+    if backend.database is not None:
+        from simatch.stores.postgres.duplicates import PgDuplicateStore
+
+        return PgDuplicateStore(backend.database)
     from simatch.stores.sqlite.duplicates import FILE_NAME, SqliteDuplicateStore
 
-    return SqliteDuplicateStore(index.data_dir / FILE_NAME)
+    return SqliteDuplicateStore(backend.data_dir / FILE_NAME)

@@ -1,0 +1,14 @@
+"""Every PostgreSQL store's migrations, applied together at start (``migrations.migrate``).
+A new store adds its ``MIGRATIONS`` here (docs/stores.md)."""
+
+from __future__ import annotations
+
+from simatch.stores.postgres import duplicates, feedback, gaps, keys
+from simatch.stores.postgres.migrations import Migrations
+
+ALL: tuple[Migrations, ...] = (
+    keys.MIGRATIONS,
+    feedback.MIGRATIONS,
+    gaps.MIGRATIONS,
+    duplicates.MIGRATIONS,
+)
