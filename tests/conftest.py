@@ -18,7 +18,7 @@ from simatch.wiring import Container
 pytest_plugins = ["tests.browser", "tests.postgres"]
 
 REPO = Path(__file__).resolve().parents[1]
-EVALDATA = REPO.parent / "shared" / "evaldata"
+EVALDATA = Path(os.environ.get("SIMATCH_EVALDATA") or REPO.parent / "shared" / "evaldata")
 
 # Tests must not read a developer's .env or data dir.
 os.environ.pop("SIMATCH_QDRANT_URL", None)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from simatch.cli.main import app
 from simatch.evaluation.baselines import BareModel, Bm25
 from simatch.evaluation.dataset import EvalFormatError
+from simatch.evaluation.harness import DEFAULT_EVALDATA
 from simatch.evaluation.judged import (
     in_split,
     load_judged_queries,
@@ -198,3 +199,27 @@ def test_eval_names_a_missing_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "none.jsonl: no such file" in " ".join(result.output.split())
+
+
+OUR_FINNISH = Path(__file__).resolve().parents[2] / "indexes/eval/participedia_fi/cases_fi.jsonl"
+PARTICIPEDIA = DEFAULT_EVALDATA / "participedia_case2method"
+
+
+def test_our_finnish_cases_are_finnish_and_carry_no_judgement() -> None:
+    from simatch.text.language import detect_language
+
+    lines = [json.loads(line) for line in OUR_FINNISH.read_text("utf-8").splitlines()]
+    assert len(lines) >= 60
+    assert len({line["id"] for line in lines}) == len(lines)
+    assert all(set(line) == {"id", "text", "language"} for line in lines)
+    detected = [detect_language(line["text"]) for line in lines]
+    assert detected.count("fi") >= 0.95 * len(lines)
+
+
+@pytest.mark.skipif(not PARTICIPEDIA.is_dir(), reason="shared/evaldata is not beside the repo")
+def test_our_finnish_cases_take_the_third_partys_gold() -> None:
+    loaded = load_judged_queries([PARTICIPEDIA / "queries.jsonl", OUR_FINNISH])
+    english = {q.qid: q for q in loaded if q.language == "en"}
+    finnish = [q for q in loaded if q.language == "fi"]
+    assert len(finnish) >= 60
+    assert all(q.gold == english[q.qid].gold for q in finnish)

@@ -8,6 +8,7 @@ them), then confidence and the duplicate threshold; both files are written to ``
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +24,9 @@ from simatch.evaluation.retrieval import honesty_report, retrieval_report
 from simatch.evaluation.workspace import Workspace
 
 SETS: tuple[str, ...] = ("demo", "tatoeba", "turku")
-DEFAULT_EVALDATA = REPO_ROOT.parent / "shared" / "evaldata"
+# The public sets live beside the repository, never in it; SIMATCH_EVALDATA points elsewhere
+# (a git worktree, a CI runner with the sets mounted).
+DEFAULT_EVALDATA = Path(os.environ.get("SIMATCH_EVALDATA") or REPO_ROOT.parent / "shared/evaldata")
 Log = Callable[[str], None]
 
 
