@@ -62,8 +62,9 @@ class IndexSettings(BaseSettings):
 
 
 class StateSettings(BaseSettings):
-    """Where the state lives (API keys, the match log and feedback, gaps, duplicate flags):
-    SQLite files in the data dir, or one PostgreSQL database that replicas share."""
+    """Where the state lives (API keys, the match log and feedback, gaps, duplicate flags,
+    rate limits, chat threads, the embedding cache): SQLite files in the data dir (rate
+    limits in memory), or one PostgreSQL database that replicas share."""
 
     model_config = _config()
 

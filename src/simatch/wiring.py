@@ -12,10 +12,18 @@ from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, calibration_for
 from simatch.domain.matcher import Matcher, MatchTuning
 from simatch.domain.ports import Embedder, FeedbackBoosts, IndexMeta, TextAnalyzer, VectorIndex
-from simatch.domain.stores import DuplicateStore, FeedbackLog, GapLog, KeyStore
+from simatch.domain.stores import (
+    ConversationStates,
+    DuplicateStore,
+    EmbeddingCache,
+    ExclusiveWork,
+    FeedbackLog,
+    GapLog,
+    KeyStore,
+    RateBuckets,
+)
 from simatch.embeddings.factory import build_embedder
 from simatch.index.factory import build_index
-from simatch.ingest.cache import EmbeddingCache
 from simatch.ingest.pipeline import Ingestor, IngestSettings
 from simatch.services import (
     DuplicateService,
@@ -30,10 +38,13 @@ from simatch.services import (
 )
 from simatch.stores.factory import (
     StateBackend,
+    open_conversation_states,
     open_duplicate_store,
+    open_embedding_cache,
     open_feedback_log,
     open_gap_log,
     open_key_store,
+    open_rate_buckets,
     open_state,
 )
 from simatch.text.factory import build_text_analyzer
@@ -125,9 +136,8 @@ class Container:
 
     @property
     def cache(self) -> EmbeddingCache:
-        # The cache is keyed by model and text, so one file serves every collection.
-        path = self.settings.index.data_dir / "embedding-cache.sqlite"
-        return self._opened("cache", lambda: EmbeddingCache(path))
+        """Vectors by model and text, so one cache serves every collection."""
+        return self._opened("cache", lambda: open_embedding_cache(self.state))
 
     @property
     def calibration(self) -> Calibration | None:
@@ -218,6 +228,16 @@ class Container:
         return self._opened("keys", lambda: open_key_store(self.state))
 
     @property
+    def rate_buckets(self) -> RateBuckets:
+        """Rate-limit buckets: shared by replicas on PostgreSQL, else in this process."""
+        return self._opened("rate_buckets", lambda: open_rate_buckets(self.state))
+
+    @property
+    def locks(self) -> ExclusiveWork:
+        """Work one process does at a time (a source sync), across replicas on PostgreSQL."""
+        return self.state
+
+    @property
     def feedback_store(self) -> FeedbackLog:
         """The match log and feedback; also the Matcher's feedback boosts."""
         s = self.settings
@@ -288,9 +308,18 @@ class Container:
         API (one match log, one gap log, one concurrency limit)."""
         from simatch.chat.catalogue import Catalogue
         from simatch.chat.engine import Engine
-        from simatch.chat.state import ConversationStore
+        from simatch.chat.state import StoredConversations
 
         chat = self.settings.chat
+
+        def threads() -> ConversationStates:  # opened with the engine, not before
+            return self._opened(
+                "chat_threads",
+                lambda: open_conversation_states(
+                    self.state, chat.chat_memory_hours * 3600, chat.chat_max_threads
+                ),
+            )
+
         return self._once(
             "chat_engine",
             lambda: Engine(
@@ -299,7 +328,7 @@ class Container:
                 self.record_service,
                 self.gap_service,
                 catalogue=Catalogue.load(chat.chat_language),
-                store=ConversationStore(chat.chat_memory_hours * 3600, chat.chat_max_threads),
+                store=StoredConversations(threads()),
             ),
         )
 

@@ -47,3 +47,26 @@ def test_rebind_moves_a_conversation() -> None:
     store.rebind("tmp", "final")
     assert "tmp" not in store and store.get("final") is not None
     assert store.get("final").key == "final"  # type: ignore[union-attr]
+
+
+def test_stored_conversations_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from simatch.chat.state import StoredConversations
+    from simatch.stores.sqlite.conversations import SqliteConversationStates
+
+    states = SqliteConversationStates(tmp_path / "threads.sqlite", ttl=60, max_threads=10)
+    store = StoredConversations(states)
+    assert "t1" not in store and store.get("t1") is None
+    conv = store.get_or_create("t1")
+    conv.language, conv.regions, conv.clarify_text = "en", ("Kainuu",), "nuoret"
+    first = QueryState("q1", "yksinäisyys", "fi", ("Kainuu",))
+    first.offsets["solutions"] = 3
+    conv.remember(first)
+    conv.remember(QueryState("q2", "funding", "en"))
+    conv.ask_consent("q1", "U1")
+    store.save(conv)
+    again = StoredConversations(states).get("t1")  # as another replica reads it
+    assert again == conv
+    assert list(again.queries) == ["q1", "q2"] and again.current == "q2"
+    store.rebind("t1", "t2")
+    assert "t1" not in store and store.get("t2") == Conversation(**{**vars(conv), "key": "t2"})
+    states.close()

@@ -45,6 +45,15 @@ class Stores:
 
         return self._keep(SqliteKeyStore(self.backend.data_dir / FILE_NAME, clock))
 
+    def rate_buckets(self, clock: Callable[[], float]) -> Any:
+        if self.backend.database is not None:
+            from simatch.stores.postgres.rate_buckets import PgRateBuckets
+
+            return self._keep(PgRateBuckets(self.backend.database, clock))
+        from simatch.stores.memory import MemoryRateBuckets
+
+        return self._keep(MemoryRateBuckets(clock))
+
     def feedback(
         self,
         model_id: str = "m",

@@ -60,8 +60,14 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
         container=container,
         settings=settings,
         metrics=Metrics(),
-        key_limiter=RateLimiter(settings.rate_limit_per_key, settings.rate_limit_burst),
-        client_limiter=RateLimiter(settings.rate_limit_per_client, settings.rate_limit_burst),
+        key_limiter=RateLimiter(
+            settings.rate_limit_per_key, settings.rate_limit_burst, lambda: container.rate_buckets
+        ),
+        client_limiter=RateLimiter(
+            settings.rate_limit_per_client,
+            settings.rate_limit_burst,
+            lambda: container.rate_buckets,
+        ),
     )
 
     @asynccontextmanager

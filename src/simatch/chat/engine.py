@@ -16,7 +16,7 @@ from simatch.chat.answers import Answers
 from simatch.chat.catalogue import Catalogue
 from simatch.chat.needs import need_record, parse_consent
 from simatch.chat.replies import ActionEvent, Button, Incoming, Reply
-from simatch.chat.state import Conversation, ConversationStore, QueryState
+from simatch.chat.state import Conversation, Conversations, ConversationStore, QueryState
 from simatch.domain.results import SECTIONS, Section
 from simatch.services.feedback import FeedbackService
 from simatch.services.gaps import GapService
@@ -37,7 +37,7 @@ class Engine:
         records: RecordService,
         gaps: GapService,
         catalogue: Catalogue | None = None,
-        store: ConversationStore | None = None,
+        store: Conversations | None = None,
         detect: Callable[[str], str] = detect_language,
         extra_regions: Iterable[str] = (),
         page_size: int = 3,
@@ -47,7 +47,7 @@ class Engine:
         self.gaps = gaps  # questions without a good match, for staff (MatchService records them)
         self.catalogue = catalogue or Catalogue.load()
         self.answers = Answers(matches, self.catalogue, page_size)
-        self.store = store or ConversationStore()
+        self.store: Conversations = store if store is not None else ConversationStore()
         self.detect = detect
         self.extra_regions = tuple(extra_regions)
 
@@ -79,11 +79,15 @@ class Engine:
 
     def handle(self, msg: Incoming) -> Reply | None:
         """The reply to a message; None when it was not meant for the assistant."""
-        conv = self.store.get_or_create(msg.conversation)
+        known = self.store.get(msg.conversation)
+        conv = known or Conversation(key=msg.conversation)
+        reply = None
         try:
-            return self._handle(conv, msg)
+            reply = self._handle(conv, msg)
+            return reply
         finally:
-            self.store.save(conv)
+            if known is not None or reply is not None:  # a thread it takes no part in: kept out
+                self.store.save(conv)
 
     def act(self, event: ActionEvent) -> Reply:
         conv = self.store.get(event.conversation)

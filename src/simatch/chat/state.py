@@ -1,10 +1,14 @@
-"""Per-thread conversation state, in memory, with a time-to-live and a size bound.
+"""Per-thread conversation state, with a time-to-live and a size bound.
 
 A thread remembers its last few questions (so "show more" under an older answer still works),
 the region filter and an explicitly chosen language, and what the assistant is waiting for
-(an answer to its clarifying question, or a consent to save a need). Nothing here is written
-to disk; a restart forgets every conversation, and the user is told so when they press a
-button whose question is gone.
+(an answer to its clarifying question, or a consent to save a need).
+
+``StoredConversations`` (what the service uses) keeps each thread as a JSON document in a
+store (``domain.stores.ConversationStates``): a SQLite file on one machine, or PostgreSQL
+that every replica shares, so a follow-up is understood by whichever replica receives it.
+``ConversationStore`` keeps them in memory (tests, a shell). When a thread's state is gone
+(expired), the user is told so when they press a button whose question is gone.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from simatch.domain.results import SECTIONS
+from simatch.domain.stores import ConversationStates
 
 
 @dataclass
@@ -124,3 +130,86 @@ class ConversationStore:
                 self._items.popitem(last=False)
             else:
                 break
+
+
+class Conversations(Protocol):
+    """What the engine needs of a conversation store."""
+
+    def get(self, key: str) -> Conversation | None: ...
+
+    def get_or_create(self, key: str) -> Conversation: ...
+
+    def save(self, conv: Conversation) -> None: ...
+
+    def rebind(self, old: str, new: str) -> None: ...
+
+    def __contains__(self, key: object) -> bool: ...
+
+
+class StoredConversations:
+    """Conversations as documents in a ``ConversationStates`` store (which owns expiry and
+    the size bound). Two messages of one thread at the same moment on two replicas: the
+    later save wins, as if they had arrived in that order."""
+
+    def __init__(self, states: ConversationStates) -> None:
+        self.states = states
+
+    def get(self, key: str) -> Conversation | None:
+        document = self.states.load(key)
+        return None if document is None else from_document(key, document)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.states.load(key) is not None
+
+    def get_or_create(self, key: str) -> Conversation:
+        return self.get(key) or Conversation(key=key)
+
+    def save(self, conv: Conversation) -> None:
+        self.states.save(conv.key, to_document(conv))
+
+    def rebind(self, old: str, new: str) -> None:
+        self.states.rebind(old, new)
+
+
+def to_document(conv: Conversation) -> dict[str, Any]:
+    return {
+        "language": conv.language,
+        "regions": list(conv.regions),
+        "queries": [
+            {
+                "key": q.key,
+                "text": q.text,
+                "language": q.language,
+                "regions": list(q.regions),
+                "offsets": dict(q.offsets),
+            }
+            for q in conv.queries.values()
+        ],
+        "current": conv.current,
+        "clarify_text": conv.clarify_text,
+        "consent": {"query": conv.consent_query, "user": conv.consent_user},
+    }
+
+
+def from_document(key: str, doc: dict[str, Any]) -> Conversation:
+    queries: OrderedDict[str, QueryState] = OrderedDict()
+    for q in doc.get("queries", []):
+        state = QueryState(
+            key=str(q["key"]),
+            text=str(q["text"]),
+            language=str(q["language"]),
+            regions=tuple(q.get("regions", ())),
+            offsets={str(k): int(v) for k, v in q.get("offsets", {}).items()},
+        )
+        queries[state.key] = state
+    consent = doc.get("consent") or {}
+    return Conversation(
+        key=key,
+        language=doc.get("language"),
+        regions=tuple(doc.get("regions", ())),
+        queries=queries,
+        current=doc.get("current"),
+        clarify_text=str(doc.get("clarify_text", "")),
+        consent_query=str(consent.get("query", "")),
+        consent_user=str(consent.get("user", "")),
+    )

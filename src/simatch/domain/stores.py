@@ -1,16 +1,18 @@
-"""Ports of the stores: the match log with its feedback, the gap log, API keys, duplicates.
+"""Ports of the stores: the match log with its feedback, the gap log, API keys, duplicates,
+rate-limit buckets, chat threads, the embedding cache, and exclusive work.
 
-Services depend on these Protocols only. The SQLite implementations live in
-``simatch.stores.sqlite`` and are built by ``simatch.stores.factory``; another backend
-(PostgreSQL) implements the same Protocols next to them.
+Services depend on these Protocols only. The implementations live in ``simatch.stores``
+(``sqlite/`` for one machine, ``postgres/`` for state that replicas share) and are built by
+``simatch.stores.factory``; docs/stores.md says how a new store gets both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -172,3 +174,48 @@ class DuplicateStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class RateBuckets(Protocol):
+    """Token buckets for rate limits, one per identity (``key:ID``, ``addr:IP``)."""
+
+    def take(self, identity: str, per_minute: float, burst: float) -> float:
+        """Take one token: 0.0 when allowed, else the seconds until one is back. Takes
+        through every instance on a shared store are counted once (atomic)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ConversationStates(Protocol):
+    """Chat threads' state as JSON documents by thread key; an entry expires ``ttl`` seconds
+    after its last save, and the least recently saved go first beyond a bound."""
+
+    def load(self, key: str) -> dict[str, Any] | None: ...
+
+    def save(self, key: str, state: dict[str, Any]) -> None: ...
+
+    def rebind(self, old: str, new: str) -> None:
+        """Move a thread to another key (replacing what was there)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class EmbeddingCache(Protocol):
+    """Vectors by a key of model and text (``ingest.cache.text_key``)."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Vector]: ...
+
+    def put_many(self, items: dict[str, Vector]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ExclusiveWork(Protocol):
+    """Work that one process at a time may do (a source sync), across every process that
+    shares the state: replicas on one PostgreSQL, or processes on one machine."""
+
+    def exclusive(self, name: str, *, wait: bool = False) -> AbstractContextManager[bool]:
+        """Hold the lock ``name`` for the block; yields whether it was taken."""
+        ...

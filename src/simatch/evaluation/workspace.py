@@ -17,12 +17,14 @@ import numpy as np
 
 from simatch.config import IndexSettings, Settings
 from simatch.domain.ports import Embedder, Vector
+from simatch.domain.stores import EmbeddingCache
 from simatch.embeddings.factory import build_bulk_embedder
 from simatch.errors import ConfigError
-from simatch.ingest.cache import EmbeddingCache, text_key
+from simatch.ingest.cache import text_key
 from simatch.ingest.pipeline import Ingestor, IngestSettings
 from simatch.ingest.readers import RawRow
 from simatch.ingest.report import IngestReport
+from simatch.stores.factory import open_embedding_cache_file
 from simatch.wiring import Container
 
 
@@ -94,7 +96,7 @@ class Workspace:
         self.settings = settings
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self.cache = EmbeddingCache(cache or root / "embedding-cache.sqlite")
+        self.cache = open_embedding_cache_file(cache or root / "embedding-cache.sqlite")
         inner = embedder or build_bulk_embedder(settings.embedding)
         self.embedder = MemoEmbedder(inner, self.cache)
         self._open: dict[str, Container] = {}

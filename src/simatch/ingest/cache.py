@@ -1,57 +1,10 @@
-"""Content-hash embedding cache: an unchanged text is never embedded twice by the same model."""
+"""Content-hash keys of the embedding cache: an unchanged text is never embedded twice by the
+same model. The cache itself is a store (``domain.stores.EmbeddingCache``)."""
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import threading
-from collections.abc import Sequence
-from pathlib import Path
-
-import numpy as np
-
-from simatch.domain.ports import Vector
 
 
 def text_key(model_id: str, text: str) -> str:
     return hashlib.sha256(f"{model_id}\x00{text}".encode()).hexdigest()
-
-
-class EmbeddingCache:
-    """SQLite file under the data directory; ``path=None`` keeps it in memory."""
-
-    def __init__(self, path: Path | None) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, vec BLOB)"
-        )
-        self._lock = threading.Lock()
-
-    def get_many(self, keys: Sequence[str]) -> dict[str, Vector]:
-        found: dict[str, Vector] = {}
-        with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = list(keys[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT key, dim, vec FROM vectors WHERE key IN ({marks})", chunk
-                ).fetchall()
-                for key, dim, blob in rows:
-                    found[key] = np.frombuffer(blob, dtype=np.float32).reshape(dim)
-        return found
-
-    def put_many(self, items: dict[str, Vector]) -> None:
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO vectors (key, dim, vec) VALUES (?, ?, ?)",
-                [
-                    (k, int(v.shape[0]), np.asarray(v, np.float32).tobytes())
-                    for k, v in items.items()
-                ],
-            )
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

@@ -19,7 +19,8 @@ from simatch.domain.evidence import split_passages
 from simatch.domain.payload import build_payload
 from simatch.domain.ports import Embedder, IndexedDoc, TextAnalyzer, Vector, VectorIndex
 from simatch.domain.records import KINDS, BaseRecord, parse_record
-from simatch.ingest.cache import EmbeddingCache, text_key
+from simatch.domain.stores import EmbeddingCache
+from simatch.ingest.cache import text_key
 from simatch.ingest.duplicates import DuplicateDetector
 from simatch.ingest.readers import RawRow
 from simatch.ingest.report import DuplicateFlag, IngestReport, Rejection

@@ -5,12 +5,22 @@ on it. A new store adds one function here with both branches (docs/stores.md).""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simatch.config import FeedbackSettings, IndexSettings, StateSettings
-from simatch.domain.stores import DuplicateStore, FeedbackLog, GapLog, KeyStore
+from simatch.domain.stores import (
+    ConversationStates,
+    DuplicateStore,
+    EmbeddingCache,
+    FeedbackLog,
+    GapLog,
+    KeyStore,
+    RateBuckets,
+)
 from simatch.stores.boosts import BoostRule
 
 if TYPE_CHECKING:
@@ -28,6 +38,19 @@ class StateBackend:
     @property
     def name(self) -> str:
         return "postgresql" if self.database is not None else "sqlite"
+
+    @contextmanager
+    def exclusive(self, name: str, *, wait: bool = False) -> Iterator[bool]:
+        """``ExclusiveWork``: an advisory lock on PostgreSQL (every replica), a file lock
+        under the data directory on one machine. Yields whether it was taken."""
+        if self.database is not None:
+            with self.database.advisory_lock(name, wait=wait) as taken:
+                yield taken
+            return
+        from simatch.stores.sqlite.locks import file_lock, lock_path
+
+        with file_lock(lock_path(self.data_dir, name), wait=wait) as taken:
+            yield taken
 
     def close(self) -> None:
         if self.database is not None:
@@ -100,3 +123,43 @@ def open_duplicate_store(backend: StateBackend) -> DuplicateStore:
     from simatch.stores.sqlite.duplicates import FILE_NAME, SqliteDuplicateStore
 
     return SqliteDuplicateStore(backend.data_dir / FILE_NAME)
+
+
+def open_rate_buckets(backend: StateBackend) -> RateBuckets:
+    """Shared buckets on PostgreSQL; in this process's memory on one machine (one process
+    serves an embedded index)."""
+    if backend.database is not None:
+        from simatch.stores.postgres.rate_buckets import PgRateBuckets
+
+        return PgRateBuckets(backend.database)
+    from simatch.stores.memory import MemoryRateBuckets
+
+    return MemoryRateBuckets()
+
+
+def open_conversation_states(
+    backend: StateBackend, ttl: float, max_threads: int
+) -> ConversationStates:
+    if backend.database is not None:
+        from simatch.stores.postgres.conversations import PgConversationStates
+
+        return PgConversationStates(backend.database, ttl, max_threads)
+    from simatch.stores.sqlite.conversations import FILE_NAME, SqliteConversationStates
+
+    return SqliteConversationStates(backend.data_dir / FILE_NAME, ttl, max_threads)
+
+
+def open_embedding_cache(backend: StateBackend) -> EmbeddingCache:
+    """One cache serves every collection (its keys name the model)."""
+    if backend.database is not None:
+        from simatch.stores.postgres.embedding_cache import PgEmbeddingCache
+
+        return PgEmbeddingCache(backend.database)
+    return open_embedding_cache_file(backend.data_dir / "embedding-cache.sqlite")
+
+
+def open_embedding_cache_file(path: Path | None) -> EmbeddingCache:
+    """A SQLite cache at ``path`` (``None``: in memory): the evaluation harness's own."""
+    from simatch.stores.sqlite.embedding_cache import SqliteEmbeddingCache
+
+    return SqliteEmbeddingCache(path)

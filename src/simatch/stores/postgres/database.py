@@ -44,6 +44,7 @@ class Database:
     ``transaction()`` groups several. Thread-safe; built once per process (wiring)."""
 
     def __init__(self, url: str, *, max_size: int = 10, timeout: float = 5.0) -> None:
+        self.url = url
         self.timeout = timeout
         self._pool = psycopg_pool.ConnectionPool(
             url,

@@ -3,7 +3,15 @@ A new store adds its ``MIGRATIONS`` here (docs/stores.md)."""
 
 from __future__ import annotations
 
-from simatch.stores.postgres import duplicates, feedback, gaps, keys
+from simatch.stores.postgres import (
+    conversations,
+    duplicates,
+    embedding_cache,
+    feedback,
+    gaps,
+    keys,
+    rate_buckets,
+)
 from simatch.stores.postgres.migrations import Migrations
 
 ALL: tuple[Migrations, ...] = (
@@ -11,4 +19,7 @@ ALL: tuple[Migrations, ...] = (
     feedback.MIGRATIONS,
     gaps.MIGRATIONS,
     duplicates.MIGRATIONS,
+    rate_buckets.MIGRATIONS,
+    conversations.MIGRATIONS,
+    embedding_cache.MIGRATIONS,
 )
