@@ -289,7 +289,13 @@ class Container:
         backend = f"qdrant server {ix.qdrant_url}" if ix.qdrant_url else "qdrant-edge"
         return self._once(
             "index_info_service",
-            lambda: IndexInfoService(lambda: self.embedder, lambda: self.index, backend),
+            lambda: IndexInfoService(
+                lambda: self.embedder,
+                lambda: self.index,
+                backend,
+                # Shared state is checked only where it can be down: a PostgreSQL server.
+                (lambda: self.state.ping()) if self.settings.state.postgres_url else None,
+            ),
         )
 
     @property

@@ -52,3 +52,19 @@ def test_two_containers_on_one_database_share_state(fresh_pg_url: str, tmp_path:
     finally:
         one.close()
         two.close()
+
+
+def test_readiness_names_an_unreachable_database(tmp_path: Path) -> None:
+    url = "postgresql://nobody@127.0.0.1:9/none?connect_timeout=1"
+    box = Container(
+        Settings(
+            index=IndexSettings(data_dir=tmp_path),
+            state=StateSettings(database_url=url, database_timeout=1),
+            embedding=EmbeddingSettings(embedding_backend="fake"),
+        )
+    )
+    try:
+        checks = box.index_info_service.readiness()
+        assert checks == {"model": "ok", "index": "ok", "state": "not open: backend_unavailable"}
+    finally:
+        box.close()

@@ -27,11 +27,16 @@ class IndexInfo:
 
 class IndexInfoService:
     def __init__(
-        self, embedder: Callable[[], Embedder], index: Callable[[], VectorIndex], backend: str
+        self,
+        embedder: Callable[[], Embedder],
+        index: Callable[[], VectorIndex],
+        backend: str,
+        state: Callable[[], bool] | None = None,
     ) -> None:
         self._embedder = embedder
         self._index = index
         self.backend = backend
+        self._state = state  # pings the shared state store (PostgreSQL), when there is one
 
     def info(self) -> IndexInfo:
         embedder, index = self._embedder(), self._index()
@@ -56,4 +61,12 @@ class IndexInfoService:
         except Exception as exc:
             log.warning("readiness: index: %s", exc)
             checks["index"] = f"not open: {type(exc).__name__}"
+        if self._state is not None:
+            try:
+                checks["state"] = "ok" if self._state() else "database does not answer"
+            except SimatchError as exc:
+                checks["state"] = f"not open: {exc.code}"
+            except Exception as exc:
+                log.warning("readiness: state: %s", exc)
+                checks["state"] = f"not open: {type(exc).__name__}"
         return checks

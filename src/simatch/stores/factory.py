@@ -39,6 +39,13 @@ class StateBackend:
     def name(self) -> str:
         return "postgresql" if self.database is not None else "sqlite"
 
+    def ping(self) -> bool:
+        """The shared database answers (SQLite files are always there)."""
+        if self.database is None:
+            return True
+        with self.database.connection() as conn:
+            return conn.execute("SELECT 1").fetchone() == (1,)
+
     @contextmanager
     def exclusive(self, name: str, *, wait: bool = False) -> Iterator[bool]:
         """``ExclusiveWork``: an advisory lock on PostgreSQL (every replica), a file lock

