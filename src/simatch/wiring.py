@@ -243,7 +243,7 @@ class Container:
         s = self.settings
         return self._opened(
             "feedback_store",
-            lambda: open_feedback_log(self.state, s.feedback, self.embedder.model_id),
+            lambda: open_feedback_log(self.state, s.feedback, self.embedder.model_id, self.gaps),
         )
 
     # -- services: what the transports use ------------------------------------------------
@@ -256,7 +256,6 @@ class Container:
             lambda: MatchService(
                 self.matcher,
                 self.feedback_store,
-                gaps=self.gaps,
                 limits=MatchLimits(m.match_limit, m.match_max_limit),
                 concurrency=m.match_concurrency or None,
             ),

@@ -7,6 +7,7 @@ from typing import Any
 
 from simatch.domain.confidence import Calibration
 from simatch.domain.query import Query
+from simatch.domain.stores import GapNote
 from simatch.ingest.readers import RawRow
 from simatch.services import MatchService
 from tests.conftest import ContainerFactory
@@ -15,25 +16,15 @@ from tests.domain.test_matcher import RECORDS
 TODAY = date(2026, 11, 22)
 
 
-class Gaps:
+class Log:
+    """A match log that keeps the gap notes it is given."""
+
     def __init__(self) -> None:
         self.recorded: list[tuple[Any, ...]] = []
 
-    def record(
-        self,
-        text: str,
-        language: str,
-        platform: str,
-        regions: tuple[str, ...] = (),
-        match_id: str | None = None,
-    ) -> int:
-        self.recorded.append((text, language, platform, regions, match_id))
-        return len(self.recorded)
-
-
-class Log:
-    def log_match(self, *args: Any) -> None:
-        return None
+    def log_match(self, match_id: str, *args: Any, gap: GapNote | None = None) -> None:
+        if gap is not None:
+            self.recorded.append((gap.text, gap.language, gap.platform, gap.regions, match_id))
 
     def get_match(self, match_id: str) -> None:
         return None
@@ -44,8 +35,8 @@ def test_nothing_fits_means_few_weak_items_and_a_gap(make_container: ContainerFa
     box.ingestor.ingest([RawRow("t", n, r) for n, r in enumerate(RECORDS, start=1)])
     matcher = box.matcher
     matcher.calibration = Calibration("fake", 0.7, 0.2, similarity_floor=1.5, weights=(1, 1, 0))
-    gaps = Gaps()
-    service = MatchService(matcher, Log(), gaps=gaps)
+    gaps = Log()
+    service = MatchService(matcher, gaps)
     result = service.match(Query("Nuorten yksinäisyys", today=TODAY, limit=5))
     assert result.no_good_match and result.confidence == "weak"
     for section in (result.solutions, result.peers, result.funders):
@@ -62,10 +53,8 @@ def test_a_good_match_is_not_a_gap(make_container: ContainerFactory) -> None:
     box.ingestor.ingest([RawRow("t", n, r) for n, r in enumerate(RECORDS, start=1)])
     matcher = box.matcher
     matcher.calibration = Calibration("fake", 0.7, 0.2, similarity_floor=-1.0, weights=(0, 5, 0))
-    gaps = Gaps()
-    result = MatchService(matcher, Log(), gaps=gaps).match(
-        Query("Nuorten yksinäisyys", today=TODAY)
-    )
+    gaps = Log()
+    result = MatchService(matcher, gaps).match(Query("Nuorten yksinäisyys", today=TODAY))
     assert not result.no_good_match and result.confidence == "strong"
     assert len(result.solutions) == 3
     assert gaps.recorded == []

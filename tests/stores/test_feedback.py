@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from simatch.domain.stores import GapNote
 from simatch.stores.boosts import BoostRule
-from simatch.stores.factory import StateBackend
+from simatch.stores.factory import StateBackend, open_gap_log
 from tests.stores.conftest import Stores
 
 DIM = 8
@@ -99,3 +100,17 @@ def test_old_matches_without_feedback_are_pruned(stores: Stores) -> None:
 
 def test_the_backend_names_itself(backend: StateBackend) -> None:
     assert backend.name in ("sqlite", "postgresql")
+
+
+def test_a_gap_is_recorded_with_its_match(stores: Stores) -> None:
+    log = stores.feedback()
+    log.log_match("m1", unit(1), "fi", [("innovation", "a")])
+    note = GapNote("hukkuvat ankat", "fi", "slack", ("Kainuu",))
+    log.log_match("m2", unit(2), "fi", [("innovation", "a")], gap=note)
+    gaps = open_gap_log(stores.backend)
+    listed = gaps.list()
+    assert [(g.text, g.platform, g.regions, g.match_id) for g in listed] == [
+        ("hukkuvat ankat", "slack", ("Kainuu",), "m2")
+    ]
+    assert log.get_match("m2") is not None
+    gaps.close()

@@ -80,12 +80,30 @@ class DuplicatePair:
     found: datetime | None
 
 
+@dataclass(frozen=True)
+class GapNote:
+    """A first page without a good match, to be kept in the gap log with the match."""
+
+    text: str
+    language: str
+    platform: str
+    regions: tuple[str, ...] = ()
+
+
 class MatchLog(Protocol):
     """Every match (id, query vector, language, items; never the text), for feedback."""
 
     def log_match(
-        self, match_id: str, vector: Vector, language: str | None, items: Sequence[tuple[str, str]]
-    ) -> None: ...
+        self,
+        match_id: str,
+        vector: Vector,
+        language: str | None,
+        items: Sequence[tuple[str, str]],
+        gap: GapNote | None = None,
+    ) -> None:
+        """Log a match; with ``gap``, also record the question in the gap log, in the same
+        write on a shared database (a match costs one write there)."""
+        ...
 
     def get_match(self, match_id: str) -> LoggedMatch | None: ...
 

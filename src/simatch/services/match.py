@@ -2,7 +2,8 @@
 
 A match gets a ``match_id`` and is logged (so feedback can name it); the default and the
 largest limit are applied here; a first page without a good match is recorded as a gap for
-staff, as coming from ``source``; and at most ``concurrency`` matches run at once.
+staff, as coming from ``source`` (by the match log, in the same write); and at most
+``concurrency`` matches run at once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, replace
 from simatch.domain.matcher import Matcher
 from simatch.domain.query import DEFAULT_LIMIT, MAX_LIMIT, Query
 from simatch.domain.results import MatchResult
-from simatch.domain.stores import GapLog, MatchLog
+from simatch.domain.stores import GapNote, MatchLog
 from simatch.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -37,14 +38,12 @@ class MatchService:
         matcher: Matcher,
         log: MatchLog,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
-        gaps: GapLog | None = None,
         limits: MatchLimits | None = None,
         concurrency: int | None = None,
     ) -> None:
         self.matcher = matcher
         self.log = log
         self._new_id = new_id
-        self.gaps = gaps
         self.limits = limits or MatchLimits()
         # A match is CPU-bound and mostly in native code that runs one thread per call: more
         # matches at once than cores only add GIL hand-offs and cache misses, so the rest
@@ -68,14 +67,13 @@ class MatchService:
             result, vector = self.matcher.match_with_vector(query)
         result.match_id = self._new_id()
         items = [(i.kind, i.id) for i in (*result.solutions, *result.peers, *result.funders)]
-        self.log.log_match(result.match_id, vector, result.query.detected, items)
-        if record_gap and self.gaps is not None and result.no_good_match and query.offset == 0:
+        gap = None
+        if record_gap and result.no_good_match and query.offset == 0:
             regions = tuple(query.regions if asked_regions is None else asked_regions)
-            try:
-                text = " ".join(query.text.split())
-                self.gaps.record(text, result.query.language, source, regions, result.match_id)
-            except Exception:  # the answer matters more than the staff's list
-                log.exception("the gap could not be recorded")
+            text = " ".join(query.text.split())
+            gap = GapNote(text, result.query.language, source, regions)
+        # One write: the match log records the gap with the match.
+        self.log.log_match(result.match_id, vector, result.query.detected, items, gap=gap)
         return result
 
     def warm_up(self) -> None:

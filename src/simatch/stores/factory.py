@@ -84,8 +84,10 @@ def open_state(index: IndexSettings, state: StateSettings) -> StateBackend:
 
 
 def open_feedback_log(
-    backend: StateBackend, feedback: FeedbackSettings, model_id: str
+    backend: StateBackend, feedback: FeedbackSettings, model_id: str, gaps: GapLog | None = None
 ) -> FeedbackLog:
+    """``gaps``: where SQLite's log sends gap notes (PostgreSQL writes them itself, with the
+    match, into the same database)."""
     rule = BoostRule(
         feedback.feedback_min_similarity,
         feedback.feedback_step,
@@ -99,7 +101,7 @@ def open_feedback_log(
     from simatch.stores.sqlite.feedback import FILE_NAME, SqliteFeedbackLog
 
     path = backend.data_dir / FILE_NAME
-    return SqliteFeedbackLog(path, model_id, rule, feedback.match_log_size)
+    return SqliteFeedbackLog(path, model_id, rule, feedback.match_log_size, gaps=gaps)
 
 
 def open_gap_log(backend: StateBackend) -> GapLog:

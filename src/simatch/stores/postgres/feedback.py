@@ -2,7 +2,8 @@
 
 The same rules as the SQLite log (``sqlite/feedback.py``), shared by every replica:
 
-* logging a match is one statement (every ``_PRUNE_EVERY``-th also prunes, in that statement);
+* logging a match is one statement (every ``_PRUNE_EVERY``-th also prunes, and a question
+  without a good match goes to the gap log, in that statement);
 * every feedback write bumps ``feedback_version`` in the same statement, so versions follow
   commit order; each replica keeps the votes in memory and, at most once per
   ``refresh_every`` seconds of matching, reads that one row and fetches only the newer votes.
@@ -21,7 +22,7 @@ import numpy as np
 from psycopg.types.json import Jsonb
 
 from simatch.domain.ports import Vector
-from simatch.domain.stores import FeedbackEntry, LoggedMatch, Verdict, item_key
+from simatch.domain.stores import FeedbackEntry, GapNote, LoggedMatch, Verdict, item_key
 from simatch.stores.boosts import BoostRule, VoteMatrix, compute_boosts
 from simatch.stores.postgres.database import Connection, Database
 from simatch.stores.postgres.migrations import Migrations
@@ -67,11 +68,26 @@ _INSERT_MATCH = """INSERT INTO matches (match_id, created, model_id, language, v
     ON CONFLICT (match_id) DO UPDATE SET created = EXCLUDED.created,
         model_id = EXCLUDED.model_id, language = EXCLUDED.language,
         vector = EXCLUDED.vector, items = EXCLUDED.items"""
+# A question without a good match goes to the gap log (``gaps.py``) in the same statement.
+_GAP = """gap AS (INSERT INTO gaps (created_at, platform, language, text, regions, match_id)
+    VALUES (date_trunc('second', %(created)s::timestamptz), %(gap_platform)s,
+            %(gap_language)s, %(gap_text)s, %(gap_regions)s, %(id)s))"""
 # The newest ``keep`` matches without feedback stay; older ones go, in the same statement.
-_INSERT_AND_PRUNE = f"""WITH logged AS ({_INSERT_MATCH} RETURNING 1),
+_PRUNE = """logged AS (INSERT_MATCH RETURNING 1),
     cutoff AS (SELECT created FROM matches WHERE NOT has_feedback
-               ORDER BY created DESC OFFSET %(keep)s LIMIT 1)
-    DELETE FROM matches WHERE NOT has_feedback AND created <= (SELECT created FROM cutoff)"""
+               ORDER BY created DESC OFFSET %(keep)s LIMIT 1)"""
+_PRUNE_DELETE = """DELETE FROM matches
+    WHERE NOT has_feedback AND created <= (SELECT created FROM cutoff)"""
+
+
+def _log_statement(prune: bool, gap: bool) -> str:
+    """One statement: the insert, with the gap and the pruning as CTEs when wanted."""
+    ctes = [_GAP] if gap else []
+    if prune:
+        ctes.append(_PRUNE.replace("INSERT_MATCH", _INSERT_MATCH))
+    body = _PRUNE_DELETE if prune else _INSERT_MATCH
+    return f"WITH {', '.join(ctes)} {body}" if ctes else body
+
 
 _ADD_FEEDBACK = """WITH v AS (
         UPDATE feedback_version SET version = version + 1 RETURNING version
@@ -121,7 +137,12 @@ class PgFeedbackLog:
     # -- match log --------------------------------------------------------------------------
 
     def log_match(
-        self, match_id: str, vector: Vector, language: str | None, items: Sequence[tuple[str, str]]
+        self,
+        match_id: str,
+        vector: Vector,
+        language: str | None,
+        items: Sequence[tuple[str, str]],
+        gap: GapNote | None = None,
     ) -> None:
         params: dict[str, Any] = {
             "id": match_id,
@@ -132,11 +153,18 @@ class PgFeedbackLog:
             "items": Jsonb([list(i) for i in items]),
             "keep": self._log_size,
         }
+        if gap is not None:
+            params |= {
+                "gap_platform": gap.platform,
+                "gap_language": gap.language,
+                "gap_text": gap.text,
+                "gap_regions": list(gap.regions),
+            }
         with self._lock:
             self._inserts += 1
             prune = self._inserts % _PRUNE_EVERY == 0
         with self._db.connection() as conn:
-            conn.execute(_INSERT_AND_PRUNE if prune else _INSERT_MATCH, params)
+            conn.execute(_log_statement(prune, gap is not None), params)
 
     def get_match(self, match_id: str) -> LoggedMatch | None:
         with self._db.connection() as conn:

@@ -11,6 +11,7 @@ nothing.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,9 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from simatch.domain.ports import Vector
-from simatch.domain.stores import FeedbackEntry, LoggedMatch, Verdict, item_key
+from simatch.domain.stores import FeedbackEntry, GapLog, GapNote, LoggedMatch, Verdict, item_key
 from simatch.stores.boosts import BoostRule, VoteMatrix, compute_boosts
 from simatch.stores.sqlite.connection import connect, to_datetime
+
+log = logging.getLogger(__name__)
 
 FILE_NAME = "feedback.sqlite"
 _PRUNE_EVERY = 128
@@ -64,8 +67,10 @@ class SqliteFeedbackLog:
         rule: BoostRule | None = None,
         log_size: int = 20_000,
         clock: Callable[[], float] = time.time,
+        gaps: GapLog | None = None,
     ) -> None:
         self._db = connect(path)
+        self._gaps = gaps  # where a match's gap note goes (another file)
         self._model_id = model_id
         self.rule = rule or BoostRule()
         self._log_size = log_size
@@ -83,7 +88,12 @@ class SqliteFeedbackLog:
     # -- match log --------------------------------------------------------------------------
 
     def log_match(
-        self, match_id: str, vector: Vector, language: str | None, items: Sequence[tuple[str, str]]
+        self,
+        match_id: str,
+        vector: Vector,
+        language: str | None,
+        items: Sequence[tuple[str, str]],
+        gap: GapNote | None = None,
     ) -> None:
         blob = np.asarray(vector, dtype=np.float32).tobytes()
         with self._lock:
@@ -96,6 +106,11 @@ class SqliteFeedbackLog:
             self._inserts += 1
             if self._inserts % _PRUNE_EVERY == 0:
                 self._prune()
+        if gap is not None and self._gaps is not None:
+            try:
+                self._gaps.record(gap.text, gap.language, gap.platform, gap.regions, match_id)
+            except Exception:  # the answer matters more than the staff's list
+                log.exception("the gap could not be recorded")
 
     def get_match(self, match_id: str) -> LoggedMatch | None:
         with self._lock:
