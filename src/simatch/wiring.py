@@ -35,6 +35,7 @@ from simatch.services import (
     MatchLimits,
     MatchService,
     RecordService,
+    StateMigrationService,
 )
 from simatch.stores.factory import (
     StateBackend,
@@ -305,6 +306,17 @@ class Container:
         return self._once(
             "duplicate_service",
             lambda: DuplicateService(self.index, self.analyzer, self.duplicates, threshold),
+        )
+
+    @property
+    def state_migration_service(self) -> StateMigrationService:
+        """Copies this installation's SQLite stores (in its data dir) to a PostgreSQL."""
+        from simatch.stores.transfer import copy_state
+
+        data_dir = self.settings.index.data_dir
+        return self._once(
+            "state_migration_service",
+            lambda: StateMigrationService(lambda url: copy_state(data_dir, url)),
         )
 
     @property

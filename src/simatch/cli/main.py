@@ -144,6 +144,19 @@ def demo() -> None:
         raise typer.Exit(1)
 
 
+@app.command("migrate-state")
+def migrate_state(
+    to: Annotated[str, typer.Option(help="postgresql://user:password@host:5432/db")],
+) -> None:
+    """Copy this installation's state (keys, match log and feedback, gaps, duplicate flags,
+    chat threads, embedding cache) from its SQLite files into PostgreSQL. Safe to run again;
+    then set SIMATCH_DATABASE_URL to the same URL."""
+    with opened() as box:
+        copied = box.state_migration_service.migrate(to)
+    for one in copied:
+        out.print(f"{one.store:16} {one.read:8} read {one.added:8} added")
+
+
 @app.command()
 def info() -> None:
     """What the index holds and how it is configured."""

@@ -9,6 +9,7 @@ from simatch.services.index_info import IndexInfo, IndexInfoService
 from simatch.services.keys import KeyService
 from simatch.services.match import MatchLimits, MatchService
 from simatch.services.records import RecordPage, RecordService, StoredRecord
+from simatch.services.state import StateMigrationService
 
 __all__ = [
     "DuplicateService",
@@ -23,5 +24,6 @@ __all__ = [
     "MatchService",
     "RecordPage",
     "RecordService",
+    "StateMigrationService",
     "StoredRecord",
 ]

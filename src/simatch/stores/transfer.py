@@ -1,0 +1,161 @@
+"""``simatch migrate-state``: copy an embedded installation's SQLite stores into PostgreSQL.
+
+Each store is one ``Copy``: what to read from its SQLite file and how to write a row into
+its PostgreSQL table so that copying again adds nothing (a primary key with ON CONFLICT, or
+NOT EXISTS on what makes a row itself where the table has only a generated id). Each store
+is copied in one transaction. Rate-limit buckets live in memory on one machine and are not
+copied (they refill within a minute). A new store with a SQLite file adds its ``Copy`` to
+``COPIES`` (docs/stores.md).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simatch.stores.postgres.database import Database
+from simatch.stores.postgres.migrations import migrate
+from simatch.stores.postgres.schema import ALL
+
+Row = tuple[Any, ...]
+_BATCH = 1000
+
+
+def _same(row: Row) -> Row:
+    return row
+
+
+@dataclass(frozen=True)
+class Copy:
+    store: str
+    file: str  # under the data directory
+    select: str  # SQLite
+    insert: str  # PostgreSQL, one row, idempotent
+    convert: Callable[[Row], Row] = _same  # SQLite row -> insert parameters
+    before: str | None = None  # PostgreSQL, once, in the same transaction
+
+
+def _feedback(row: Row) -> Row:
+    # The row's values, then what identifies it for NOT EXISTS.
+    match_id, item_id, kind, verdict, _reason, source, created = row
+    return (*row, match_id, item_id, kind, verdict, source, created)
+
+
+def _gap(row: Row) -> Row:
+    created, platform, language, text, regions, match_id = row
+    return (created, platform, language, text, json.loads(regions), match_id,
+            created, platform, text, match_id)  # fmt: skip
+
+
+COPIES: tuple[Copy, ...] = (
+    Copy(
+        "api_keys",
+        "keys.sqlite",
+        "SELECT id, name, scopes, hash, created, last_used, revoked FROM api_keys",
+        "INSERT INTO api_keys (id, name, scopes, hash, created, last_used, revoked) VALUES"
+        " (%s, %s, %s, %s, to_timestamp(%s), to_timestamp(%s), to_timestamp(%s))"
+        " ON CONFLICT DO NOTHING",
+    ),
+    Copy(
+        "matches",
+        "feedback.sqlite",
+        "SELECT match_id, created, model_id, language, vector, items, has_feedback FROM matches",
+        "INSERT INTO matches (match_id, created, model_id, language, vector, items,"
+        " has_feedback) VALUES (%s, to_timestamp(%s), %s, %s, %s, %s::jsonb, %s)"
+        " ON CONFLICT (match_id) DO UPDATE"
+        " SET has_feedback = matches.has_feedback OR EXCLUDED.has_feedback"
+        " WHERE NOT matches.has_feedback AND EXCLUDED.has_feedback",
+        lambda r: (*r[:6], bool(r[6])),
+    ),
+    Copy(
+        "feedback",
+        "feedback.sqlite",
+        "SELECT match_id, item_id, item_kind, verdict, reason, source, created FROM feedback"
+        " ORDER BY id",
+        "INSERT INTO feedback (match_id, item_id, item_kind, verdict, reason, source, created,"
+        " version) SELECT %s, %s, %s, %s, %s, %s, to_timestamp(%s),"
+        " (SELECT version FROM feedback_version)"
+        " WHERE NOT EXISTS (SELECT 1 FROM feedback WHERE match_id = %s AND item_id = %s"
+        " AND item_kind = %s AND verdict = %s AND source = %s AND created = to_timestamp(%s))",
+        _feedback,
+        # Replicas fetch votes newer than the version they have: the copied ones are.
+        before="UPDATE feedback_version SET version = version + 1",
+    ),
+    Copy(
+        "gaps",
+        "chat-gaps.sqlite",
+        "SELECT created_at, platform, language, text, regions, match_id FROM gaps ORDER BY id",
+        "INSERT INTO gaps (created_at, platform, language, text, regions, match_id)"
+        " SELECT %s::timestamptz, %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM gaps"
+        " WHERE created_at = %s::timestamptz AND platform = %s AND text = %s"
+        " AND match_id IS NOT DISTINCT FROM %s)",
+        _gap,
+    ),
+    Copy(
+        "duplicates",
+        "duplicates.sqlite",
+        "SELECT a, b, score, found FROM duplicates",
+        "INSERT INTO duplicates (a, b, score, found) VALUES (%s, %s, %s, to_timestamp(%s))"
+        " ON CONFLICT DO NOTHING",
+    ),
+    Copy(
+        "chat_threads",
+        "chat-threads.sqlite",
+        "SELECT key, state, touched FROM chat_threads",
+        "INSERT INTO chat_threads (key, state, touched) VALUES (%s, %s::jsonb, to_timestamp(%s))"
+        " ON CONFLICT DO NOTHING",
+    ),
+    Copy(
+        "embedding_cache",
+        "embedding-cache.sqlite",
+        "SELECT key, dim, vec FROM vectors",
+        "INSERT INTO embedding_cache (key, dim, vec) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Copied:
+    store: str
+    read: int  # rows in the SQLite store
+    added: int  # rows that were not in PostgreSQL yet
+
+
+def copy_state(
+    data_dir: Path, url: str, copies: Sequence[Copy] = COPIES, timeout: float = 10.0
+) -> list[Copied]:
+    """Copy every SQLite store under ``data_dir`` into the database at ``url`` (its schema
+    migrated first). Safe to run again: what is there already is not added twice."""
+    db = Database(url, max_size=2, timeout=timeout)
+    try:
+        migrate(db, ALL)
+        return [_copy_one(db, data_dir, copy) for copy in copies]
+    finally:
+        db.close()
+
+
+def _copy_one(db: Database, data_dir: Path, copy: Copy) -> Copied:
+    path = data_dir / copy.file
+    if not path.exists():
+        return Copied(copy.store, 0, 0)
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    read = added = 0
+    try:
+        try:
+            cursor = source.execute(copy.select)
+        except sqlite3.OperationalError:  # a file from before this store had its table
+            return Copied(copy.store, 0, 0)
+        with db.transaction() as conn, conn.cursor() as cur:
+            if copy.before:
+                cur.execute(copy.before)
+            while rows := cursor.fetchmany(_BATCH):
+                read += len(rows)
+                cur.executemany(copy.insert, [copy.convert(row) for row in rows])
+                added += max(cur.rowcount, 0)
+    finally:
+        source.close()
+    return Copied(copy.store, read, added)
