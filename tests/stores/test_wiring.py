@@ -68,3 +68,27 @@ def test_readiness_names_an_unreachable_database(tmp_path: Path) -> None:
         assert checks == {"model": "ok", "index": "ok", "state": "not open: backend_unavailable"}
     finally:
         box.close()
+
+
+def test_requests_that_need_an_unreachable_database_get_503(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from simatch.api.app import create_app
+
+    url = "postgresql://nobody@127.0.0.1:9/none?connect_timeout=1"
+    box = Container(
+        Settings(
+            index=IndexSettings(data_dir=tmp_path),
+            state=StateSettings(database_url=url, database_timeout=1),
+            embedding=EmbeddingSettings(embedding_backend="fake"),
+        )
+    )
+    try:
+        with TestClient(create_app(box, warm=False)) as client:
+            answer = client.post("/v1/match", json={"text": "nuorten yksinäisyys"})
+            assert answer.status_code == 503
+            assert answer.json()["error"]["code"] == "backend_unavailable"
+            assert int(answer.headers["Retry-After"]) >= 1
+            assert client.get("/healthz").status_code == 200
+    finally:
+        box.close()
