@@ -266,7 +266,7 @@ def main() -> int:
     else:
         print(
             f"{'state':>10} {'round':>5} {'conc':>4} {'requests':>8} {'errors':>6} {'req/s':>7}"
-            f" {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'mean ms':>7} {'writes/req':>10}"
+            f" {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'mean ms':>7} {'rows/req':>10}"
         )
         for run in runs:
             w = run["writes_per_request"] or "-"
