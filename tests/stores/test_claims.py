@@ -113,3 +113,68 @@ def test_a_dead_claimers_row_is_claimed_again_after_its_lease(queue: Backend) ->
     assert not queue.complete(1, "dies")
     assert queue.complete(1, "other")
     assert queue.claim("anyone", limit=5) == []
+
+
+WORKER = """
+import sys, time
+import psycopg
+from simatch.stores.postgres import claims
+from simatch.stores.queues import Queue
+
+url, name, hang_on = sys.argv[1], sys.argv[2], int(sys.argv[3])
+queue = Queue("outbox", ready="sent_at IS NULL", order="id")
+with psycopg.connect(url, autocommit=True) as conn:
+    while True:  # a sender's loop: claim, deliver, mark; poll while work is outstanding
+        rows = claims.claim(conn, queue, name, limit=1, lease_seconds=1.0)
+        if not rows:
+            left = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()
+            if left == (0,):
+                break
+            time.sleep(0.1)  # held by someone else: its lease may run out
+            continue
+        row = rows[0]
+        # The side effect, idempotent by the outbox id (as a delivery's idempotency key).
+        conn.execute(
+            "INSERT INTO delivered (id, tries) VALUES (%s, 1)"
+            " ON CONFLICT (id) DO UPDATE SET tries = delivered.tries + 1", (row["id"],))
+        if row["id"] == hang_on:
+            print("hanging", flush=True)
+            time.sleep(600)  # killed here: delivered, not marked
+        assert claims.complete(conn, queue, row["id"], name, "sent_at = now()")
+"""
+
+
+def test_a_killed_replicas_work_is_finished_by_another_once(fresh_pg_url: str) -> None:
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from simatch.stores.postgres.claims import LEASE_COLUMNS
+
+    with psycopg.connect(fresh_pg_url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE outbox (id BIGINT PRIMARY KEY, sent_at TIMESTAMPTZ, {LEASE_COLUMNS})"
+        )
+        conn.execute("CREATE TABLE delivered (id BIGINT PRIMARY KEY, tries INT NOT NULL)")
+        conn.execute("INSERT INTO outbox (id) SELECT generate_series(1, 20)")
+    dying = subprocess.Popen(
+        [sys.executable, "-c", WORKER, fresh_pg_url, "dies", "7"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert dying.stdout is not None and dying.stdout.readline().strip() == "hanging"
+        dying.kill()  # SIGKILL in the middle of row 7
+        dying.wait(10)
+        finishing = subprocess.run(
+            [sys.executable, "-c", WORKER, fresh_pg_url, "survivor", "0"], timeout=60, check=False
+        )
+        assert finishing.returncode == 0
+    finally:
+        dying.kill()
+    with psycopg.connect(fresh_pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone() == (0,)
+        rows = dict(conn.execute("SELECT id, tries FROM delivered").fetchall())
+        attempts = dict(conn.execute("SELECT id, attempts FROM outbox").fetchall())
+    assert sorted(rows) == list(range(1, 21))  # nothing lost, each stored once
+    assert rows[7] == 2 and attempts[7] == 2  # tried again after the lease, idempotently
+    assert all(tries == 1 for key, tries in rows.items() if key != 7)  # nothing else twice
