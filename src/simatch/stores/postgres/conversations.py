@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from simatch.stores.postgres.database import Database
+from simatch.stores.postgres.database import Connection, Database
 from simatch.stores.postgres.migrations import Migrations
 
 _PRUNE_EVERY = 256
@@ -68,7 +68,7 @@ class PgConversationStates:
         with self._db.connection() as conn:
             self._prune(conn)
 
-    def _prune(self, conn: Any) -> None:
+    def _prune(self, conn: Connection) -> None:
         conn.execute(
             "DELETE FROM chat_threads WHERE touched <= now() - make_interval(secs => %s)"
             " OR touched < (SELECT touched FROM chat_threads ORDER BY touched DESC"
