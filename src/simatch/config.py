@@ -208,6 +208,47 @@ class IngestEnvSettings(BaseSettings):
     )
 
 
+class SourceSettings(BaseSettings):
+    """External sources of funding calls (``simatch sources``) and the background sync."""
+
+    model_config = _config()
+
+    euft_url: str = Field(
+        "https://api.tech.ec.europa.eu/search-api/prod/rest/search",
+        description="EU Funding & Tenders portal search service.",
+    )
+    haeavustuksia_url: str = Field(
+        "https://www.haeavustuksia.fi/api/haku/list-items",
+        description="haeavustuksia.fi list of state-grant calls.",
+    )
+    sync_interval: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds between background syncs of every source in `simatch serve` "
+        "(0 = off; use `simatch sources sync --all` from cron instead).",
+    )
+    source_contact: str | None = Field(
+        None, description="How the services can reach you (e-mail or URL), sent in the User-Agent."
+    )
+    source_timeout: float = Field(30.0, gt=0, description="Seconds per source request.")
+    source_retries: int = Field(
+        4, ge=0, le=10, description="Retries of a failed source request (with backoff)."
+    )
+    source_backoff: float = Field(
+        2.0, ge=0, description="Seconds before the first retry; doubled for each next one."
+    )
+    source_page_delay: float = Field(
+        0.5, ge=0, description="Seconds between page requests (polite paging)."
+    )
+    sync_max_withdraw: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A sync that would withdraw more than this share of a source's calls "
+        "withdraws none and fails (the source probably broke, not the calls).",
+    )
+
+
 class ApiSettings(BaseSettings):
     """The HTTP API (``simatch serve``): address, access, limits and logs."""
 
@@ -438,6 +479,7 @@ class Settings:
         chat: ChatSettings | None = None,
         slack: SlackSettings | None = None,
         teams: TeamsSettings | None = None,
+        sources: SourceSettings | None = None,
     ) -> None:
         self.index = index or IndexSettings()
         self.state = state or StateSettings()
@@ -450,6 +492,7 @@ class Settings:
         self.chat = chat or ChatSettings()
         self.slack = slack or SlackSettings()
         self.teams = teams or TeamsSettings()
+        self.sources = sources or SourceSettings()
         self._check()
 
     def replace(self, **concerns: Any) -> Settings:

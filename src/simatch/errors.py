@@ -11,7 +11,9 @@ SimatchError
 ├── RateLimited           too many requests (429)
 ├── ConfigError           settings or stored index metadata do not fit together (500, at start)
 │   └── ModelMismatch     the index was built with another embedding model
-└── BackendUnavailable    the index backend cannot be reached right now (503, retry)
+├── BackendUnavailable    the index backend cannot be reached right now (503, retry)
+└── SourceFailed          an external source (EU portal, haeavustuksia.fi) failed a sync:
+                          unreachable after retries, or an answer of another shape
 """
 
 from __future__ import annotations
@@ -78,3 +80,10 @@ class BackendUnavailable(SimatchError):
     def __init__(self, message: str, retry_after: float = 5.0) -> None:
         super().__init__(message, {"retry_after": retry_after})
         self.retry_after = retry_after
+
+
+class SourceFailed(SimatchError):
+    """A sync could not finish: the source kept failing, or answered in a shape we do not
+    read (the message says what was expected and what came). Nothing is withdrawn then."""
+
+    code = "source_failed"

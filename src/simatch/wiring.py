@@ -12,6 +12,7 @@ from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, calibration_for
 from simatch.domain.matcher import Matcher, MatchTuning
 from simatch.domain.ports import Embedder, FeedbackBoosts, IndexMeta, TextAnalyzer, VectorIndex
+from simatch.domain.sources import Source, SyncStateStore
 from simatch.domain.stores import (
     ConversationStates,
     DuplicateStore,
@@ -36,7 +37,9 @@ from simatch.services import (
     MatchService,
     RecordService,
     StateMigrationService,
+    SyncService,
 )
+from simatch.sources.factory import build_sources
 from simatch.stores.factory import (
     StateBackend,
     open_conversation_states,
@@ -47,6 +50,7 @@ from simatch.stores.factory import (
     open_key_store,
     open_rate_buckets,
     open_state,
+    open_sync_state_store,
 )
 from simatch.text.factory import build_text_analyzer
 
@@ -79,6 +83,7 @@ class Container:
         cache: EmbeddingCache | None = None,
         calibration: Calibration | None = None,
         feedback_boosts: FeedbackBoosts | None = None,
+        sources: dict[str, Source] | None = None,
     ) -> None:
         self.settings = settings or load_settings()
         self._lock = threading.RLock()
@@ -89,6 +94,7 @@ class Container:
             "analyzer": analyzer,
             "cache": cache,
             "calibration": calibration,
+            "sources": sources,
         }
         self._built: dict[str, object] = {k: v for k, v in given.items() if v is not None}
         self._closers: list[Callable[[], None]] = []  # of what was opened here, in order
@@ -239,6 +245,21 @@ class Container:
         return self.state
 
     @property
+    def sources(self) -> dict[str, Source]:
+        """The external sources by name (EU F&T, haeavustuksia.fi)."""
+
+        def make() -> dict[str, Source]:
+            built = build_sources(self.settings.sources)
+            self._closers.extend(source.close for source in built.values())
+            return built
+
+        return self._once("sources", make)
+
+    @property
+    def sync_state(self) -> SyncStateStore:
+        return self._opened("sync_state", lambda: open_sync_state_store(self.state))
+
+    @property
     def feedback_store(self) -> FeedbackLog:
         """The match log and feedback; also the Matcher's feedback boosts."""
         s = self.settings
@@ -274,6 +295,19 @@ class Container:
     def import_service(self) -> ImportService:
         indexes = self.settings.index.indexes_dir
         return self._once("import_service", lambda: ImportService(self.ingestor, indexes))
+
+    @property
+    def sync_service(self) -> SyncService:
+        return self._once(
+            "sync_service",
+            lambda: SyncService(
+                self.sources,
+                self.import_service,
+                self.record_service,
+                self.sync_state,
+                max_withdraw=self.settings.sources.sync_max_withdraw,
+            ),
+        )
 
     @property
     def gap_service(self) -> GapService:

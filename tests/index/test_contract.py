@@ -500,3 +500,15 @@ def test_server_5xx_is_backend_unavailable(schema: CollectionSchema, failing_ser
     with pytest.raises(BackendUnavailable) as err:
         ServerIndex(client, "records", schema).open(META)
     assert "503" in err.value.message
+
+
+def test_active_only_leaves_out_withdrawn_records(index: VectorIndex) -> None:
+    withdrawn = make_doc("call:gone", 4, {RARE: 1.0}, TODAY, withdrawn="2026-11-01T10:00:00Z")
+    index.upsert([withdrawn])
+    active = SearchFilter(kinds=("call",), open_on=TODAY, active_only=True)
+    everything = SearchFilter(kinds=("call",), open_on=TODAY)
+    assert "call:gone" not in keys_of(index, active)
+    assert keys_of(index, everything) - keys_of(index, active) == {"call:gone"}
+    assert "call:gone" not in {h.key for h in index.search_dense(unit(4), active, 10)}
+    assert index.search_dense(unit(4), everything, 10)[0].key in {"call:gone", "call:open"}
+    assert index.count(active) == index.count(everything) - 1

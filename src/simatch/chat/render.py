@@ -77,7 +77,9 @@ def detail_line(item: MatchItem, language: str, catalogue: Catalogue) -> str | N
     parts: list[str] = []
     if item.kind == "call" and item.funder:
         parts.append(catalogue.text(language, "call_by", funder=item.funder))
-    if item.deadline is not None:
+    if item.continuous:
+        parts.append(catalogue.text(language, "continuous"))
+    elif item.deadline is not None:
         when = catalogue.format_date(language, item.deadline)
         days = item.days_to_deadline
         if days == 0:

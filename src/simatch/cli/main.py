@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from simatch.cli.eval import register as register_eval_command
 from simatch.cli.render import print_report, print_result
 from simatch.cli.server import register as register_server_commands
+from simatch.cli.sources import register as register_sources_commands
 from simatch.cli.staff import register as register_staff_commands
 from simatch.cli.terminal import err, opened, out
 from simatch.domain.query import MAX_LIMIT, Query
@@ -26,6 +27,7 @@ app = typer.Typer(
 register_server_commands(app)  # serve, keys (simatch.cli.server)
 register_eval_command(app)  # eval (simatch.cli.eval)
 register_staff_commands(app)  # duplicates, gaps (simatch.cli.staff)
+register_sources_commands(app)  # sources sync|status|profile (simatch.cli.sources)
 
 
 def _progress() -> Progress:

@@ -27,7 +27,9 @@ def print_result(console: Console, result: MatchResult) -> None:
 
 def _print_item(console: Console, number: int, item: MatchItem) -> None:
     extra = ""
-    if item.deadline is not None:
+    if item.continuous:
+        extra = "  continuous (no deadline)"
+    elif item.deadline is not None:
         extra = f"  deadline {item.deadline.isoformat()} ({item.days_to_deadline} d)"
     console.print(
         f" {number}. [bold]{item.title}[/] [dim]{item.kind}:{item.id} "
@@ -42,6 +44,11 @@ def _print_item(console: Console, number: int, item: MatchItem) -> None:
         console.print(f"    [dim]records: {refs}[/]")
     if item.url:
         console.print(f"    {item.url}", highlight=False)
+    if item.provenance is not None:
+        origin = item.provenance
+        link = f" {origin.url}" if origin.url and origin.url != item.url else ""
+        where = f"    [dim]from {origin.source} ({origin.source_id}){link}[/]"
+        console.print(where, highlight=False)
 
 
 def print_report(console: Console, report: IngestReport) -> None:

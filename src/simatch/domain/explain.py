@@ -14,7 +14,7 @@ from simatch.domain.evidence import best_passage
 from simatch.domain.fusion import Scored
 from simatch.domain.payload import NATIONAL_REGIONS, normalise_name, record_title
 from simatch.domain.query import Query
-from simatch.domain.results import Confidence, MatchItem, Reason, RecordRef, Why
+from simatch.domain.results import Confidence, MatchItem, Provenance, Reason, RecordRef, Why
 from simatch.domain.sections import FundedSimilar, FunderEntry, OpenCall, PeerGroup, is_actor, slug
 
 SHOWN_TERMS = 6  # shared terms named per item
@@ -58,18 +58,29 @@ class Explainer:
                 reasons=reasons,
             ),
         )
+        if record.get("source"):
+            item.provenance = Provenance(
+                source=record["source"],
+                source_id=record.get("source_id"),
+                url=record.get("source_url") or record.get("url"),
+                fetched_at=record.get("fetched_at"),
+            )
         if payload["kind"] == "call":
-            deadline = date.fromisoformat(record["deadline"])
             item.funder = record.get("funder")
             item.programme = record.get("programme")
-            item.deadline = deadline
-            item.days_to_deadline = (deadline - self.today).days
-            item.why.reasons.append(
-                Reason(
-                    code="deadline",
-                    params={"deadline": deadline.isoformat(), "days": item.days_to_deadline},
+            if record.get("continuous"):
+                item.continuous = True  # its far-off end date is not a deadline to show
+                item.why.reasons.append(Reason(code="continuous"))
+            else:
+                deadline = date.fromisoformat(record["deadline"])
+                item.deadline = deadline
+                item.days_to_deadline = (deadline - self.today).days
+                item.why.reasons.append(
+                    Reason(
+                        code="deadline",
+                        params={"deadline": deadline.isoformat(), "days": item.days_to_deadline},
+                    )
                 )
-            )
             if record.get("eligible_applicants"):
                 item.why.reasons.append(
                     Reason(code="applicants", params={"applicants": record["eligible_applicants"]})

@@ -119,6 +119,7 @@ class Matcher:
         base = SearchFilter(
             regions=with_national(query.regions),
             target_groups=tuple(normalise_name(t) for t in query.target_groups),
+            active_only=True,
         )
         want = query.sections
         top = query.offset + _limit(query)
@@ -188,6 +189,7 @@ class Matcher:
             regions=with_national(query.regions),
             target_groups=tuple(normalise_name(t) for t in query.target_groups),
             open_on=today,
+            active_only=True,
         )
         limit = limit or self.tuning.candidates
         return self._retrieve(vector, terms, [flt], limit, {}, tuple(channels))[0]

@@ -53,6 +53,10 @@ def build_payload(
     }
     if isinstance(record, Call):
         payload["deadline_day"] = record.deadline.toordinal()
+    if record.withdrawn_at is not None:
+        # When it was withdrawn; absent otherwise. Matches keep only points without it
+        # (active_only; an "is empty" test, which both engines answer exactly).
+        payload["withdrawn"] = dumped["withdrawn_at"]
     return payload
 
 

@@ -117,6 +117,8 @@ class SearchFilter:
 
     ``open_on``: records that have a deadline must have it on or after this day; records
     without a deadline pass. That is how closed calls are kept out of every result.
+    ``active_only``: records a source has withdrawn are left out (matches); staff listings
+    leave it off and see them.
     """
 
     kinds: tuple[str, ...] = ()
@@ -127,6 +129,7 @@ class SearchFilter:
     deadline_to: date | None = None
     open_on: date | None = None
     keys: tuple[str, ...] = ()
+    active_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,8 @@ class VectorIndex(Protocol):
 
     Payload written by ingest (the index indexes these fields):
       key, kind, id, language, regions[], target_groups[], deadline_day (int, date.toordinal()),
-      content_hash, title, funders[], record (the full record as JSON), passages and terms
+      withdrawn (ISO time, only on records a source withdrew), content_hash, title, funders[],
+      record (the full record as JSON), passages and terms
       (lemmas, for explanations).
 
     Searches return only the schema's search fields (``search_fields`` in collection.json:

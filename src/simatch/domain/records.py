@@ -44,6 +44,15 @@ class BaseRecord(BaseModel):
     language: OptLanguage = None
     regions: StrList = Field(default_factory=list)
     url: OptStr = None
+    # Provenance of a record that a source (simatch.sources) brought in; absent for records
+    # typed or imported by hand. ``checksum`` is the source's own (or a hash of its item).
+    source: OptStr = None
+    source_id: OptStr = None
+    source_url: OptStr = None
+    fetched_at: OptDateTime = None
+    checksum: OptStr = None
+    # Set when the source no longer offers the record: it stays for staff, out of matches.
+    withdrawn_at: OptDateTime = None
 
     # Fields that make up the text that is embedded and searched, in order of weight.
     text_fields: ClassVar[tuple[str, ...]] = ()
@@ -85,9 +94,16 @@ class BaseRecord(BaseModel):
         """The text that is embedded: title first, then the descriptive fields."""
         return " ".join(text for text, _ in self.search_parts())
 
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
     def content_hash(self) -> str:
-        """Changes when anything stored about the record changes."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        """Changes when anything stored about the record changes, except when it was fetched
+        (a re-fetched unchanged call is unchanged)."""
+        blob = json.dumps(
+            self.model_dump(mode="json", exclude={"fetched_at"}), sort_keys=True, ensure_ascii=False
+        )
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
@@ -128,8 +144,12 @@ class Call(BaseRecord):
     deadline: Day
     eligible_applicants: StrList = Field(default_factory=list)
     budget: OptStr = None
+    themes: StrList = Field(default_factory=list)
+    # Open until further notice: ``deadline`` is then only the source's far-off end date and
+    # is shown as "continuous", not as days left.
+    continuous: bool = False
 
-    text_fields: ClassVar[tuple[str, ...]] = ("title", "description", "programme")
+    text_fields: ClassVar[tuple[str, ...]] = ("title", "description", "programme", "themes")
 
     def days_to_deadline(self, today: date) -> int:
         return (self.deadline - today).days

@@ -17,7 +17,8 @@ class Reason(BaseModel):
 
     Codes: ``passage`` (best-matching passage), ``terms`` (shared key terms), ``region``
     (serves a requested region), ``target_group``, ``deadline`` (days left), ``applicants``
-    (who may apply), ``funded_similar`` (funder of similar solutions), ``peer_records``.
+    (who may apply), ``continuous`` (a call open until further notice), ``funded_similar``
+    (funder of similar solutions), ``peer_records``.
     """
 
     code: str
@@ -29,6 +30,15 @@ class Why(BaseModel):
     passage_language: str | None = None
     terms: list[str] = Field(default_factory=list, description="Key terms shared with the query.")
     reasons: list[Reason] = Field(default_factory=list)
+
+
+class Provenance(BaseModel):
+    """Where a record came from, when a source (not a person) brought it in."""
+
+    source: str = Field(description="The source's name, e.g. eu-ft or haeavustuksia.")
+    source_id: str | None = Field(None, description="The item's id at the source.")
+    url: str | None = Field(None, description="The item's page at the source.")
+    fetched_at: str | None = Field(None, description="When this version was fetched (ISO).")
 
 
 class RecordRef(BaseModel):
@@ -61,6 +71,12 @@ class MatchItem(BaseModel):
     programme: str | None = None
     deadline: date | None = None
     days_to_deadline: int | None = None
+    continuous: bool = Field(
+        False, description="Open until further notice: no deadline or days left are shown."
+    )
+    provenance: Provenance | None = Field(
+        None, description="Source and link, for records a source brought in."
+    )
     # peers and funders: the records that make this a peer / a funder of similar work
     records: list[RecordRef] = Field(default_factory=list)
 

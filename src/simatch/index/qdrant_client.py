@@ -37,6 +37,7 @@ from simatch.domain.ports import (
 from simatch.errors import BackendUnavailable, ConfigError
 from simatch.index.schema import (
     DEADLINE_FIELD,
+    WITHDRAWN_FIELD,
     CollectionSchema,
     check_dense,
     check_meta,
@@ -360,4 +361,6 @@ def client_filter(flt: SearchFilter | None) -> models.Filter | None:
         no_deadline = models.IsEmptyCondition(is_empty=models.PayloadField(key=DEADLINE_FIELD))
         later = models.FieldCondition(key=DEADLINE_FIELD, range=models.Range(gte=parts.open_from))
         must.append(models.Filter(should=[no_deadline, later]))
+    if parts.active_only:
+        must.append(models.IsEmptyCondition(is_empty=models.PayloadField(key=WITHDRAWN_FIELD)))
     return models.Filter(must=must)

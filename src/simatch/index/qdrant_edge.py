@@ -44,6 +44,7 @@ from simatch.domain.ports import (
 from simatch.errors import BackendUnavailable, ConfigError
 from simatch.index.schema import (
     DEADLINE_FIELD,
+    WITHDRAWN_FIELD,
     CollectionSchema,
     check_dense,
     check_meta,
@@ -424,4 +425,6 @@ def edge_filter(flt: SearchFilter | None) -> qe.Filter | None:
         # Nested so that the "should" applies only to this condition, not the whole filter.
         later = qe.FieldCondition(DEADLINE_FIELD, range=qe.RangeFloat(gte=parts.open_from))
         must.append(qe.Filter(should=[qe.IsEmptyCondition(DEADLINE_FIELD), later]))
+    if parts.active_only:
+        must.append(qe.IsEmptyCondition(WITHDRAWN_FIELD))
     return qe.Filter(must=must)

@@ -213,6 +213,7 @@ def hit(payload: dict[str, Any] | None, score: float) -> Hit:
 
 
 DEADLINE_FIELD = "deadline_day"
+WITHDRAWN_FIELD = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -222,10 +223,16 @@ class FilterParts:
     any_of: list[tuple[str, list[str]]]  # AND across fields, any value within one
     deadline: tuple[int | None, int | None] | None  # gte, lte on deadline_day
     open_from: int | None  # deadline_day >= this, or no deadline at all
+    active_only: bool = False  # only points without a withdrawn field
 
     @property
     def empty(self) -> bool:
-        return not self.any_of and self.deadline is None and self.open_from is None
+        return (
+            not self.any_of
+            and self.deadline is None
+            and self.open_from is None
+            and not self.active_only
+        )
 
 
 def filter_parts(flt: SearchFilter) -> FilterParts:
@@ -246,6 +253,7 @@ def filter_parts(flt: SearchFilter) -> FilterParts:
         any_of=[(name, list(values)) for name, values in lists if values],
         deadline=deadline,
         open_from=flt.open_on.toordinal() if flt.open_on else None,
+        active_only=flt.active_only,
     )
 
 

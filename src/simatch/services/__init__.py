@@ -9,6 +9,7 @@ from simatch.services.index_info import IndexInfo, IndexInfoService
 from simatch.services.keys import KeyService
 from simatch.services.match import MatchLimits, MatchService
 from simatch.services.records import RecordPage, RecordService, StoredRecord
+from simatch.services.sources import SourceStatus, SyncService
 from simatch.services.state import StateMigrationService
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "MatchService",
     "RecordPage",
     "RecordService",
+    "SourceStatus",
     "StateMigrationService",
     "StoredRecord",
+    "SyncService",
 ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simatch.config import FeedbackSettings, IndexSettings, StateSettings
+from simatch.domain.sources import SyncStateStore
 from simatch.domain.stores import (
     ConversationStates,
     DuplicateStore,
@@ -172,3 +173,9 @@ def open_embedding_cache_file(path: Path | None) -> EmbeddingCache:
     from simatch.stores.sqlite.embedding_cache import SqliteEmbeddingCache
 
     return SqliteEmbeddingCache(path)
+
+
+def open_sync_state_store(backend: StateBackend) -> SyncStateStore:
+    from simatch.stores.sqlite.sync_state import FILE_NAME, SqliteSyncStateStore
+
+    return SqliteSyncStateStore(backend.data_dir / FILE_NAME)

@@ -1,0 +1,103 @@
+"""The sync state store contract, run against every backend (SQLite today)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from simatch.domain.sources import ItemState, SyncBusy, SyncStateStore
+from simatch.stores.sqlite.sync_state import SqliteSyncStateStore
+
+T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncStateStore]:
+    opened = SqliteSyncStateStore(tmp_path / "sources.sqlite")
+    yield opened
+    opened.close()
+
+
+def test_runs_are_kept_newest_first_and_a_killed_one_becomes_interrupted(
+    store: SyncStateStore,
+) -> None:
+    first = store.start_run("eu-ft", T0)  # never finished: its process was killed
+    second = store.start_run("eu-ft", T0 + timedelta(minutes=5))
+    second.status, second.finished_at = "ok", T0 + timedelta(minutes=6)
+    second.counts.added, second.counts.rejected = 7, 1
+    second.rejections = [{"id": "X-1", "field": "deadline", "reason": "Field required"}]
+    store.save_run(second)
+    store.start_run("other", T0)
+
+    runs = store.runs("eu-ft")
+    assert [r.id for r in runs] == [second.id, first.id]
+    assert [r.status for r in runs] == ["ok", "interrupted"]
+    last = store.last_run("eu-ft")
+    assert last is not None and last.counts.added == 7 and last.seconds == 60.0
+    assert last.rejections[0]["id"] == "X-1"
+    assert store.last_run("nothing") is None
+
+
+def test_item_states_are_upserted_per_source(store: SyncStateStore) -> None:
+    a = ItemState("eu-ft", "A", "call:A", "1:x", remap_after=date(2027, 1, 1))
+    store.put_items([a, ItemState("eu-ft", "B", "call:B", "1:y")])
+    store.put_items([ItemState("eu-ft", "B", "call:B", "1:z", withdrawn=True)])
+    store.put_items([ItemState("haeavustuksia", "A", "call:ha-A", "q")])
+    items = store.items("eu-ft")
+    assert items["A"] == a
+    assert items["B"].checksum == "1:z" and items["B"].withdrawn
+    assert store.items("haeavustuksia")["A"].key == "call:ha-A"
+
+
+def test_profiles_are_kept_until_reset(store: SyncStateStore) -> None:
+    assert store.profile("eu-ft") is None
+    store.set_profile("eu-ft", {"statuses": ["31094502"]})
+    assert store.profile("eu-ft") == {"statuses": ["31094502"]}
+    store.set_profile("eu-ft", None)
+    assert store.profile("eu-ft") is None
+
+
+def test_one_holder_of_the_lock_at_a_time(store: SyncStateStore) -> None:
+    with store.lock("eu-ft"):
+        with pytest.raises(SyncBusy), store.lock("eu-ft"):
+            pass
+        with store.lock("haeavustuksia"):  # other sources are not blocked
+            pass
+    with store.lock("eu-ft"):
+        pass
+
+
+def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
+    holder = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from simatch.stores.sqlite.sync_state import SqliteSyncStateStore\n"
+        "store = SqliteSyncStateStore(Path(sys.argv[1]))\n"
+        "with store.lock('eu-ft'):\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    path = tmp_path / "sources.sqlite"
+    process = subprocess.Popen(
+        [sys.executable, "-c", holder, str(path)], stdout=subprocess.PIPE, env=os.environ
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == b"locked"
+    store = SqliteSyncStateStore(path)
+    try:
+        with pytest.raises(SyncBusy), store.lock("eu-ft"):
+            pass
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        time.sleep(0.05)
+        with store.lock("eu-ft"):
+            pass
+    finally:
+        store.close()
