@@ -28,6 +28,10 @@ def simatch_env(data_dir: Path, **settings: str) -> dict[str, str]:
         "SIMATCH_DATA_DIR": str(data_dir),
         "SIMATCH_EMBEDDING_BACKEND": "fake",
         "SIMATCH_LOG_JSON": "true",
+        # Sources stay on loopback (a port nothing listens on) unless a test gives a mock.
+        "SIMATCH_EUFT_URL": "http://127.0.0.1:9/search-api/prod/rest/search",
+        "SIMATCH_HAEAVUSTUKSIA_URL": "http://127.0.0.1:9/api/haku/list-items",
+        "SIMATCH_SOURCE_RETRIES": "0",
         **settings,
     }
 

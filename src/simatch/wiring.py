@@ -37,6 +37,7 @@ from simatch.services import (
     MatchService,
     RecordService,
     StateMigrationService,
+    SyncScheduler,
     SyncService,
 )
 from simatch.sources.factory import build_sources
@@ -308,6 +309,12 @@ class Container:
                 max_withdraw=self.settings.sources.sync_max_withdraw,
             ),
         )
+
+    @property
+    def sync_scheduler(self) -> SyncScheduler:
+        """Background syncs for ``simatch serve`` (SIMATCH_SYNC_INTERVAL, POST /v1/sources/sync)."""
+        interval = self.settings.sources.sync_interval
+        return self._opened("sync_scheduler", lambda: SyncScheduler(self.sync_service, interval))
 
     @property
     def gap_service(self) -> GapService:

@@ -29,6 +29,7 @@ from simatch.config import (
     IngestEnvSettings,
     MatchSettings,
     Settings,
+    SourceSettings,
     TextSettings,
 )
 from simatch.domain.confidence import Calibration
@@ -145,6 +146,7 @@ def make_api(tmp_path: Path, analyzer: TextAnalyzer) -> Iterator[ApiFactory]:
         embedder: Embedder | None = None,
         calibration: Calibration | None = None,
         wrap_index: Callable[[VectorIndex], VectorIndex] | None = None,
+        sources: dict[str, Any] | None = None,
     ) -> Api:
         api_settings = {"rate_limit_per_key": 0, "rate_limit_per_client": 0, **(api or {})}
         settings = Settings(
@@ -155,6 +157,16 @@ def make_api(tmp_path: Path, analyzer: TextAnalyzer) -> Iterator[ApiFactory]:
             ingest=IngestEnvSettings(**{"optimize_after": 10**9, **(ingest or {})}),
             api=ApiSettings(**api_settings),
             feedback=FeedbackSettings(**(feedback or {})),
+            # Sources on loopback only: a port nothing listens on unless a test gives a mock.
+            sources=SourceSettings(
+                **{
+                    "euft_url": "http://127.0.0.1:9/search",
+                    "haeavustuksia_url": "http://127.0.0.1:9/api/haku/list-items",
+                    "source_retries": 0,
+                    "source_page_delay": 0,
+                    **(sources or {}),
+                }
+            ),
         )
         index = wrap_index(build_index(settings.index)) if wrap_index else None
         box = Container(

@@ -74,6 +74,10 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if warm:
             await anyio.to_thread.run_sync(warm_up, container)
+        if container.settings.sources.sync_interval > 0:
+            # Background syncs on a schedule (one at a time, off the event loop).
+            scheduler = await anyio.to_thread.run_sync(lambda: container.sync_scheduler)
+            scheduler.start()
         yield
 
     app = FastAPI(

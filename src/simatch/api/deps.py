@@ -29,6 +29,8 @@ from simatch.services import (
     KeyService,
     MatchService,
     RecordService,
+    SyncScheduler,
+    SyncService,
 )
 from simatch.wiring import Container
 
@@ -84,6 +86,8 @@ get_feedback_service = _service(lambda c: c.feedback_service)
 get_gap_service = _service(lambda c: c.gap_service)
 get_key_service = _service(lambda c: c.key_service)
 get_index_info_service = _service(lambda c: c.index_info_service)
+get_sync_service = _service(lambda c: c.sync_service)
+get_sync_scheduler = _service(lambda c: c.sync_scheduler)
 
 ApiSettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
@@ -94,3 +98,5 @@ FeedbackServiceDep = Annotated[FeedbackService, Depends(get_feedback_service)]
 GapServiceDep = Annotated[GapService, Depends(get_gap_service)]
 KeyServiceDep = Annotated[KeyService, Depends(get_key_service)]
 IndexInfoServiceDep = Annotated[IndexInfoService, Depends(get_index_info_service)]
+SyncServiceDep = Annotated[SyncService, Depends(get_sync_service)]
+SyncSchedulerDep = Annotated[SyncScheduler, Depends(get_sync_scheduler)]

@@ -11,6 +11,7 @@ from simatch.services.match import MatchLimits, MatchService
 from simatch.services.records import RecordPage, RecordService, StoredRecord
 from simatch.services.sources import SourceStatus, SyncService
 from simatch.services.state import StateMigrationService
+from simatch.services.sync_schedule import SyncScheduler
 
 __all__ = [
     "DuplicateService",
@@ -28,5 +29,6 @@ __all__ = [
     "SourceStatus",
     "StateMigrationService",
     "StoredRecord",
+    "SyncScheduler",
     "SyncService",
 ]

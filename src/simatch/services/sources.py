@@ -119,9 +119,26 @@ class SyncService:
 
     # -- sync -------------------------------------------------------------------------------
 
-    def sync_all(self, names: Sequence[str] = ()) -> list[SyncRun]:
-        """Each source in turn; one failing does not stop the others."""
-        return [self.sync(name) for name in (names or self.names)]
+    def sync_all(
+        self, names: Sequence[str] = (), max_withdraw: float | None = None
+    ) -> list[SyncRun]:
+        """Each source in turn; one failing (even with a bug) does not stop the others."""
+        runs = []
+        for name in names or self.names:
+            try:
+                runs.append(self.sync(name, max_withdraw=max_withdraw))
+            except Exception as exc:  # recorded in the run when it started; go on
+                log.exception("sync of %s stopped", name)
+                runs.append(self._not_run(name, exc))
+        return runs
+
+    def _not_run(self, name: str, exc: Exception) -> SyncRun:
+        last = self.state.last_run(name)
+        if last is not None and last.status == "failed" and last.error:
+            return last  # the run itself recorded why it stopped
+        message = exc.message if isinstance(exc, SimatchError) else f"{type(exc).__name__}: {exc}"
+        now = self._clock()
+        return SyncRun(0, name, now, status="failed", finished_at=now, error=message)
 
     def sync(
         self,

@@ -9,6 +9,7 @@ from simatch.sources.http import HttpPolicy, SourceHttp
 
 def build_sources(settings: SourceSettings) -> dict[str, Source]:
     from simatch.sources.eu_ft import EuFundingTenders
+    from simatch.sources.haeavustuksia import Haeavustuksia
 
     policy = HttpPolicy(
         timeout=settings.source_timeout,
@@ -18,5 +19,6 @@ def build_sources(settings: SourceSettings) -> dict[str, Source]:
     )
     sources: list[Source] = [
         EuFundingTenders(SourceHttp(policy), settings.euft_url, settings.source_page_delay),
+        Haeavustuksia(SourceHttp(policy), settings.haeavustuksia_url, settings.source_page_delay),
     ]
     return {source.name: source for source in sources}
