@@ -3,6 +3,7 @@ every request recorded, served from a thread on an OS-chosen port."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -83,7 +84,8 @@ class MockServer:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
-                self.wfile.write(raw)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(raw)  # the client was killed meanwhile
 
             do_GET = _serve
             do_POST = _serve
