@@ -1,5 +1,6 @@
 """GET /v1/sources (each source's last sync) and POST /v1/sources/sync (start one now), for
-staff (scope curate). The sync runs in the background; poll GET /v1/sources for its result."""
+staff (scope curate). The sync runs in the background; poll GET /v1/sources for its result.
+Which calls a source takes (its profile) is edited with ``simatch sources profile``."""
 
 from __future__ import annotations
 
