@@ -176,6 +176,10 @@ def open_embedding_cache_file(path: Path | None) -> EmbeddingCache:
 
 
 def open_sync_state_store(backend: StateBackend) -> SyncStateStore:
+    if backend.database is not None:
+        from simatch.stores.postgres.sync_state import PgSyncStateStore
+
+        return PgSyncStateStore(backend.database)
     from simatch.stores.sqlite.sync_state import FILE_NAME, SqliteSyncStateStore
 
     return SqliteSyncStateStore(backend.data_dir / FILE_NAME)

@@ -11,6 +11,7 @@ from simatch.stores.postgres import (
     gaps,
     keys,
     rate_buckets,
+    sync_state,
 )
 from simatch.stores.postgres.migrations import Migrations
 
@@ -22,4 +23,5 @@ ALL: tuple[Migrations, ...] = (
     rate_buckets.MIGRATIONS,
     conversations.MIGRATIONS,
     embedding_cache.MIGRATIONS,
+    sync_state.MIGRATIONS,
 )

@@ -1,4 +1,4 @@
-"""The sync state store contract, run against every backend (SQLite today)."""
+"""The sync state store contract, on SQLite and PostgreSQL (the ``backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,18 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from simatch.domain.sources import ItemState, SyncBusy, SyncStateStore
-from simatch.stores.sqlite.sync_state import SqliteSyncStateStore
+from simatch.stores.factory import StateBackend, open_sync_state_store
 
 T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncStateStore]:
-    opened = SqliteSyncStateStore(tmp_path / "sources.sqlite")
+@pytest.fixture
+def store(backend: StateBackend) -> Iterator[SyncStateStore]:
+    opened = open_sync_state_store(backend)
     yield opened
     opened.close()
 
@@ -75,29 +74,55 @@ def test_one_holder_of_the_lock_at_a_time(store: SyncStateStore) -> None:
         pass
 
 
-def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
-    holder = (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from simatch.stores.sqlite.sync_state import SqliteSyncStateStore\n"
-        "store = SqliteSyncStateStore(Path(sys.argv[1]))\n"
-        "with store.lock('eu-ft'):\n"
-        "    print('locked', flush=True)\n"
-        "    time.sleep(60)\n"
-    )
-    path = tmp_path / "sources.sqlite"
+def test_two_instances_share_state_and_the_lock(backend: StateBackend) -> None:
+    one, other = open_sync_state_store(backend), open_sync_state_store(backend)
+    try:
+        one.put_items([ItemState("eu-ft", "A", "call:A", "1:x")])
+        assert other.items("eu-ft")["A"].checksum == "1:x"
+        with one.lock("eu-ft"), pytest.raises(SyncBusy), other.lock("eu-ft"):
+            pass
+    finally:
+        one.close()
+        other.close()
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from simatch.config import IndexSettings, StateSettings
+from simatch.stores.factory import open_state, open_sync_state_store
+backend = open_state(IndexSettings(data_dir=Path(sys.argv[1])),
+                     StateSettings(database_url=sys.argv[2] or None))
+store = open_sync_state_store(backend)
+with store.lock("eu-ft"):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_killed_holder_releases_the_lock(
+    backend: StateBackend, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("pg_url") if backend.database is not None else ""
     process = subprocess.Popen(
-        [sys.executable, "-c", holder, str(path)], stdout=subprocess.PIPE, env=os.environ
+        [sys.executable, "-c", HOLDER, str(backend.data_dir), url],
+        stdout=subprocess.PIPE,
+        env=os.environ,
     )
     assert process.stdout is not None and process.stdout.readline().strip() == b"locked"
-    store = SqliteSyncStateStore(path)
+    store = open_sync_state_store(backend)
     try:
         with pytest.raises(SyncBusy), store.lock("eu-ft"):
             pass
         process.send_signal(signal.SIGKILL)
         process.wait()
-        time.sleep(0.05)
-        with store.lock("eu-ft"):
-            pass
+        deadline = time.monotonic() + 10
+        while True:  # the server notices the dead connection a moment later
+            try:
+                with store.lock("eu-ft"):
+                    break
+            except SyncBusy:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
     finally:
         store.close()
