@@ -241,6 +241,9 @@ def test_staff_profile_is_the_query_sent(
 
 
 def test_one_sync_at_a_time(box: Container) -> None:
-    with box.sync_state.lock("eu-ft"), pytest.raises(Conflict, match="already running"):
-        box.sync_service.sync("eu-ft")
+    with box.sync_state.lock("eu-ft"):  # as another process or replica would
+        with pytest.raises(Conflict, match="already running"):
+            box.sync_service.sync("eu-ft")
+        skipped = box.sync_service.sync_all(["eu-ft"])[0]
+        assert skipped.status == "skipped" and skipped.error is not None
     assert box.sync_service.sync("eu-ft").status == "ok"

@@ -83,7 +83,8 @@ class SyncCounts:
         return dict(vars(self))
 
 
-SyncStatus = Literal["running", "ok", "failed", "interrupted"]
+# "skipped" is never stored: another process (replica) was syncing that source.
+SyncStatus = Literal["running", "ok", "failed", "interrupted", "skipped"]
 
 
 @dataclass

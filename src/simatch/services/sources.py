@@ -127,6 +127,10 @@ class SyncService:
         for name in names or self.names:
             try:
                 runs.append(self.sync(name, max_withdraw=max_withdraw))
+            except Conflict as exc:  # another process or replica syncs it right now
+                log.info("sync of %s skipped: %s", name, exc.message)
+                now = self._clock()
+                runs.append(SyncRun(0, name, now, "skipped", now, error=exc.message))
             except Exception as exc:  # recorded in the run when it started; go on
                 log.exception("sync of %s stopped", name)
                 runs.append(self._not_run(name, exc))
