@@ -306,6 +306,7 @@ class Container:
                 self.import_service,
                 self.record_service,
                 self.sync_state,
+                self.locks,
                 max_withdraw=self.settings.sources.sync_max_withdraw,
             ),
         )

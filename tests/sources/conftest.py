@@ -18,7 +18,8 @@ from simatch.config import (
     TextSettings,
 )
 from simatch.domain.ports import Embedder
-from simatch.ingest.cache import EmbeddingCache
+from simatch.domain.stores import EmbeddingCache
+from simatch.stores.factory import open_embedding_cache_file
 from simatch.wiring import Container
 
 
@@ -29,7 +30,7 @@ def source_settings(**urls: Any) -> SourceSettings:
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddingCache]:
     """The mocks serve the same texts to every test: embed them once per session."""
-    cache = EmbeddingCache(tmp_path_factory.mktemp("sources") / "embedding-cache.sqlite")
+    cache = open_embedding_cache_file(tmp_path_factory.mktemp("sources") / "cache.sqlite")
     yield cache
     cache.close()
 

@@ -241,7 +241,7 @@ def test_staff_profile_is_the_query_sent(
 
 
 def test_one_sync_at_a_time(box: Container) -> None:
-    with box.sync_state.lock("eu-ft"):  # as another process or replica would
+    with box.locks.exclusive("sync:eu-ft"):  # as another process or replica would
         with pytest.raises(Conflict, match="already running"):
             box.sync_service.sync("eu-ft")
         skipped = box.sync_service.sync_all(["eu-ft"])[0]

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from simatch.domain.sources import ItemState, SyncBusy, SyncStateStore
+from simatch.domain.sources import ItemState, SyncStateStore
 from simatch.stores.factory import StateBackend, open_sync_state_store
 
 T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
@@ -64,65 +59,13 @@ def test_profiles_are_kept_until_reset(store: SyncStateStore) -> None:
     assert store.profile("eu-ft") is None
 
 
-def test_one_holder_of_the_lock_at_a_time(store: SyncStateStore) -> None:
-    with store.lock("eu-ft"):
-        with pytest.raises(SyncBusy), store.lock("eu-ft"):
-            pass
-        with store.lock("haeavustuksia"):  # other sources are not blocked
-            pass
-    with store.lock("eu-ft"):
-        pass
-
-
-def test_two_instances_share_state_and_the_lock(backend: StateBackend) -> None:
+def test_two_instances_share_state(backend: StateBackend) -> None:
     one, other = open_sync_state_store(backend), open_sync_state_store(backend)
     try:
         one.put_items([ItemState("eu-ft", "A", "call:A", "1:x")])
         assert other.items("eu-ft")["A"].checksum == "1:x"
-        with one.lock("eu-ft"), pytest.raises(SyncBusy), other.lock("eu-ft"):
-            pass
+        run = one.start_run("eu-ft", T0)
+        assert other.last_run("eu-ft") == run
     finally:
         one.close()
         other.close()
-
-
-HOLDER = """
-import sys, time
-from pathlib import Path
-from simatch.config import IndexSettings, StateSettings
-from simatch.stores.factory import open_state, open_sync_state_store
-backend = open_state(IndexSettings(data_dir=Path(sys.argv[1])),
-                     StateSettings(database_url=sys.argv[2] or None))
-store = open_sync_state_store(backend)
-with store.lock("eu-ft"):
-    print("locked", flush=True)
-    time.sleep(60)
-"""
-
-
-def test_a_killed_holder_releases_the_lock(
-    backend: StateBackend, request: pytest.FixtureRequest
-) -> None:
-    url = request.getfixturevalue("pg_url") if backend.database is not None else ""
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(backend.data_dir), url],
-        stdout=subprocess.PIPE,
-        env=os.environ,
-    )
-    assert process.stdout is not None and process.stdout.readline().strip() == b"locked"
-    store = open_sync_state_store(backend)
-    try:
-        with pytest.raises(SyncBusy), store.lock("eu-ft"):
-            pass
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        deadline = time.monotonic() + 10
-        while True:  # the server notices the dead connection a moment later
-            try:
-                with store.lock("eu-ft"):
-                    break
-            except SyncBusy:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-    finally:
-        store.close()

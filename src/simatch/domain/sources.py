@@ -10,7 +10,6 @@ change, keeps staff edits of unchanged items and withdraws what the source stopp
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
@@ -132,17 +131,9 @@ class ItemState:
     withdrawn: bool = False
 
 
-class SyncBusy(Exception):
-    """Another sync of this source holds the lock."""
-
-
 class SyncStateStore(Protocol):
-    """Runs, per-item state and the staff-edited profile of each source."""
-
-    def lock(self, source: str) -> AbstractContextManager[None]:
-        """Held for a whole sync, across processes (and replicas where the backend can);
-        raises SyncBusy at once when another holder has it. A killed holder releases it."""
-        ...
+    """Runs, per-item state and the staff-edited profile of each source. (One sync of a
+    source at a time is ``domain.stores.ExclusiveWork``'s job.)"""
 
     def start_run(self, source: str, now: datetime) -> SyncRun:
         """A new run; runs of this source left ``running`` (killed) become ``interrupted``."""

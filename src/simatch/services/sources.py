@@ -27,10 +27,10 @@ from simatch.domain.sources import (
     Profile,
     Source,
     SourceItem,
-    SyncBusy,
     SyncRun,
     SyncStateStore,
 )
+from simatch.domain.stores import ExclusiveWork
 from simatch.errors import Conflict, InvalidInput, NotFound, SimatchError, SourceFailed
 from simatch.ingest.readers import RawRow
 from simatch.ingest.report import IngestReport
@@ -59,6 +59,7 @@ class SyncService:
         imports: ImportService,
         records: RecordService,
         state: SyncStateStore,
+        locks: ExclusiveWork,
         max_withdraw: float = 0.5,
         clock: Clock | None = None,
     ) -> None:
@@ -66,6 +67,7 @@ class SyncService:
         self.imports = imports
         self.records = records
         self.state = state
+        self.locks = locks  # one sync of a source at a time, across processes and replicas
         self.max_withdraw = max_withdraw
         self._clock = clock or (lambda: datetime.now(UTC))
         self._running = threading.Lock()  # one sync at a time in this process
@@ -157,10 +159,10 @@ class SyncService:
         if not self._running.acquire(blocking=False):
             raise Conflict("a sync is already running in this process", {"source": name})
         try:
-            with self.state.lock(name):
+            with self.locks.exclusive(f"sync:{name}") as taken:
+                if not taken:
+                    raise Conflict(f"a sync of {name} is already running", {"source": name})
                 return self._sync(source, progress, max_withdraw)
-        except SyncBusy as exc:
-            raise Conflict(str(exc), {"source": name}) from exc
         finally:
             self._running.release()
 

@@ -1,17 +1,14 @@
 """The sync state of external sources in PostgreSQL (``SyncStateStore``): runs, per-item state
-and the staff-edited profiles, shared by replicas. The sync lock is an advisory lock, so one
-replica syncs a source at a time and a replica that dies releases it with its connection."""
+and the staff-edited profiles, shared by replicas."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from simatch.domain.sources import ItemState, Profile, SyncBusy, SyncCounts, SyncRun
+from simatch.domain.sources import ItemState, Profile, SyncCounts, SyncRun
 from simatch.stores.postgres.database import Database
 from simatch.stores.postgres.migrations import Migrations
 
@@ -52,13 +49,6 @@ _RUN_COLUMNS = "id, source, started_at, finished_at, status, counts, error, reje
 class PgSyncStateStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    @contextmanager
-    def lock(self, source: str) -> Iterator[None]:
-        with self._db.advisory_lock(f"sync:{source}", wait=False) as taken:
-            if not taken:
-                raise SyncBusy(f"a sync of {source} is already running")
-            yield
 
     def start_run(self, source: str, now: datetime) -> SyncRun:
         with self._db.transaction() as conn:

@@ -1,20 +1,15 @@
 """The sync state of external sources in SQLite (``SyncStateStore``): runs, per-item state and
-the staff-edited profiles. The sync lock is an advisory file lock next to the file, so a
-killed sync releases it with its process."""
+the staff-edited profiles."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from simatch.domain.sources import ItemState, Profile, SyncBusy, SyncCounts, SyncRun
+from simatch.domain.sources import ItemState, Profile, SyncCounts, SyncRun
 from simatch.stores.sqlite.connection import connect
 
 FILE_NAME = "sources.sqlite"
@@ -49,35 +44,13 @@ CREATE TABLE IF NOT EXISTS source_profiles (
 
 
 class SqliteSyncStateStore:
-    """SQLite file under the data directory; ``path=None`` keeps it in memory (and locks in
-    a temporary directory)."""
+    """SQLite file under the data directory; ``path=None`` keeps it in memory."""
 
-    def __init__(self, path: Path | None, lock_dir: Path | None = None) -> None:
+    def __init__(self, path: Path | None) -> None:
         self._db = connect(path)
         self._lock = threading.Lock()
-        self._lock_dir = lock_dir or (path.parent if path is not None else None)
         with self._lock, self._db:
             self._db.executescript(_SCHEMA)
-
-    # -- the sync lock ----------------------------------------------------------------------
-
-    @contextmanager
-    def lock(self, source: str) -> Iterator[None]:
-        if self._lock_dir is None:
-            raise RuntimeError("an in-memory sync state store needs lock_dir for its locks")
-        self._lock_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._lock_dir / f"sync-{source}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise SyncBusy(f"a sync of {source} is already running") from exc
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
 
     # -- runs -------------------------------------------------------------------------------
 
