@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from simatch.config import IndexSettings, StateSettings
 from simatch.domain.sources import ItemState, SyncStateStore
-from simatch.stores.factory import StateBackend, open_sync_state_store
+from simatch.stores.factory import StateBackend, open_state, open_sync_state_store
+from simatch.stores.transfer import copy_state
 
 T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
@@ -69,3 +72,36 @@ def test_two_instances_share_state(backend: StateBackend) -> None:
     finally:
         one.close()
         other.close()
+
+
+def test_migrate_state_carries_the_sync_state(tmp_path: Path, fresh_pg_url: str) -> None:
+    sqlite = open_sync_state_store(StateBackend(tmp_path / "data"))
+    run = sqlite.start_run("eu-ft", T0)
+    run.status, run.finished_at, run.counts.added = "ok", T0 + timedelta(seconds=90), 3
+    sqlite.save_run(run)
+    sqlite.put_items(
+        [
+            ItemState("eu-ft", "A", "call:A", "1:x", remap_after=date(2027, 1, 1)),
+            ItemState("eu-ft", "B", "call:B", "1:y", withdrawn=True),
+        ]
+    )
+    sqlite.set_profile("eu-ft", {"statuses": ["31094502"]})
+    sqlite.close()
+
+    first = {c.store: c.added for c in copy_state(tmp_path / "data", fresh_pg_url)}
+    assert (first["source_items"], first["source_profiles"], first["sync_runs"]) == (2, 1, 1)
+    again = {c.store: c.added for c in copy_state(tmp_path / "data", fresh_pg_url)}
+    assert again["source_items"] == again["sync_runs"] == again["source_profiles"] == 0
+
+    backend = open_state(
+        IndexSettings(data_dir=tmp_path / "replica"), StateSettings(database_url=fresh_pg_url)
+    )
+    try:
+        shared = open_sync_state_store(backend)
+        items = shared.items("eu-ft")
+        assert items["A"].remap_after == date(2027, 1, 1) and items["B"].withdrawn
+        last = shared.last_run("eu-ft")
+        assert last is not None and last.counts.added == 3 and last.seconds == 90.0
+        assert shared.profile("eu-ft") == {"statuses": ["31094502"]}
+    finally:
+        backend.close()

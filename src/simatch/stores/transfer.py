@@ -115,6 +115,32 @@ COPIES: tuple[Copy, ...] = (
         "SELECT key, dim, vec FROM vectors",
         "INSERT INTO embedding_cache (key, dim, vec) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
     ),
+    Copy(
+        "source_items",
+        "sources.sqlite",
+        "SELECT source, source_id, key, checksum, remap_after, withdrawn FROM source_items",
+        "INSERT INTO source_items (source, source_id, key, checksum, remap_after, withdrawn)"
+        " VALUES (%s, %s, %s, %s, %s::date, %s) ON CONFLICT DO NOTHING",
+        lambda r: (*r[:5], bool(r[5])),
+    ),
+    Copy(
+        "source_profiles",
+        "sources.sqlite",
+        "SELECT source, profile, updated_at FROM source_profiles",
+        "INSERT INTO source_profiles (source, profile, updated_at)"
+        " VALUES (%s, %s::jsonb, %s::timestamptz) ON CONFLICT DO NOTHING",
+    ),
+    Copy(
+        "sync_runs",
+        "sources.sqlite",
+        "SELECT source, started_at, finished_at, status, counts, error, rejections"
+        " FROM sync_runs ORDER BY id",
+        "INSERT INTO sync_runs (source, started_at, finished_at, status, counts, error,"
+        " rejections) SELECT %s, %s::timestamptz, %s::timestamptz, %s, %s::jsonb, %s, %s::jsonb"
+        " WHERE NOT EXISTS (SELECT 1 FROM sync_runs WHERE source = %s"
+        " AND started_at = %s::timestamptz)",
+        lambda r: (*r, r[0], r[1]),
+    ),
 )
 
 
