@@ -112,3 +112,22 @@ def test_an_unreachable_server_is_backend_unavailable() -> None:
     with pytest.raises(BackendUnavailable, match="SIMATCH_DATABASE_URL"):
         Database("postgresql://nobody@127.0.0.1:9/none?connect_timeout=1", timeout=1.0)
     assert time.monotonic() - started < 10
+
+
+def test_connections_the_server_dropped_are_replaced_unseen(pg_url: str) -> None:
+    """A database restart or failover drops every connection: the next requests still work
+    (each pooled connection is checked when taken, and a dead one replaced)."""
+    import psycopg
+
+    db = Database(pg_url, max_size=3)
+    try:
+        with db.connection() as a, db.connection() as b:
+            pids = {a.info.backend_pid, b.info.backend_pid}
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            for pid in pids:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        for _ in range(4):
+            with db.connection() as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        db.close()

@@ -52,6 +52,9 @@ class Database:
             max_size=max_size,
             timeout=timeout,
             kwargs={"autocommit": True},
+            # A connection is checked when taken (one empty round trip): after a database
+            # restart or failover, requests get fresh connections instead of 503s.
+            check=psycopg_pool.ConnectionPool.check_connection,
             open=False,
             name="simatch",
         )
