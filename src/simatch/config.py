@@ -285,6 +285,9 @@ class ApiSettings(BaseSettings):
     forwarded_allow_ips: str = Field(
         "127.0.0.1", description="Proxies trusted for X-Forwarded-For (uvicorn), comma-separated."
     )
+    console_session_hours: float = Field(
+        8.0, gt=0, le=720, description="Staff console: a sign-in lasts this long (hours)."
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

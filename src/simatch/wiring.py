@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from simatch.config import Settings, load_settings
+from simatch.domain.audit import AuditLog
 from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, calibration_for
 from simatch.domain.matcher import Matcher, MatchTuning
 from simatch.domain.ports import Embedder, FeedbackBoosts, IndexMeta, TextAnalyzer, VectorIndex
 from simatch.domain.sources import Source, SyncStateStore
+from simatch.domain.reviews import ReviewLog
+from simatch.domain.sessions import SessionStore
 from simatch.domain.stores import (
     ConversationStates,
     DuplicateStore,
@@ -27,6 +31,8 @@ from simatch.embeddings.factory import build_embedder
 from simatch.index.factory import build_index
 from simatch.ingest.pipeline import Ingestor, IngestSettings
 from simatch.services import (
+    AuditService,
+    DashboardService,
     DuplicateService,
     FeedbackService,
     GapService,
@@ -35,7 +41,10 @@ from simatch.services import (
     KeyService,
     MatchLimits,
     MatchService,
+    RecordSearch,
     RecordService,
+    ReviewService,
+    SessionService,
     StateMigrationService,
     SyncScheduler,
     SyncService,
@@ -43,6 +52,7 @@ from simatch.services import (
 from simatch.sources.factory import build_sources
 from simatch.stores.factory import (
     StateBackend,
+    open_audit_log,
     open_conversation_states,
     open_duplicate_store,
     open_embedding_cache,
@@ -50,6 +60,8 @@ from simatch.stores.factory import (
     open_gap_log,
     open_key_store,
     open_rate_buckets,
+    open_review_log,
+    open_session_store,
     open_state,
     open_sync_state_store,
 )
@@ -261,6 +273,21 @@ class Container:
         return self._opened("sync_state", lambda: open_sync_state_store(self.state))
 
     @property
+    def audit_log(self) -> AuditLog:
+        """Every change to the catalogue: who, when, what, before and after."""
+        return self._opened("audit_log", lambda: open_audit_log(self.state))
+
+    @property
+    def review_log(self) -> ReviewLog:
+        """Staff decisions on the review queues."""
+        return self._opened("review_log", lambda: open_review_log(self.state))
+
+    @property
+    def sessions(self) -> SessionStore:
+        """Staff console sign-ins."""
+        return self._opened("sessions", lambda: open_session_store(self.state))
+
+    @property
     def feedback_store(self) -> FeedbackLog:
         """The match log and feedback; also the Matcher's feedback boosts."""
         s = self.settings
@@ -290,7 +317,26 @@ class Container:
 
     @property
     def record_service(self) -> RecordService:
-        return self._once("record_service", lambda: RecordService(self.ingestor, self.index))
+        return self._once(
+            "record_service",
+            lambda: RecordService(self.ingestor, self.index, audit=self.audit_log),
+        )
+
+    @property
+    def record_search(self) -> RecordSearch:
+        return self._once("record_search", lambda: RecordSearch(self.index, self.analyzer))
+
+    @property
+    def audit_service(self) -> AuditService:
+        return self._once("audit_service", lambda: AuditService(self.audit_log))
+
+    @property
+    def session_service(self) -> SessionService:
+        hours = self.settings.api.console_session_hours
+        return self._once(
+            "session_service",
+            lambda: SessionService(self.keys, self.sessions, timedelta(hours=hours)),
+        )
 
     @property
     def import_service(self) -> ImportService:
@@ -348,6 +394,32 @@ class Container:
         return self._once(
             "duplicate_service",
             lambda: DuplicateService(self.index, self.analyzer, self.duplicates, threshold),
+        )
+
+    @property
+    def review_service(self) -> ReviewService:
+        # Two questions are one gap when they are as close as feedback's "same question".
+        same = self.settings.feedback.feedback_min_similarity
+        return self._once(
+            "review_service",
+            lambda: ReviewService(
+                self.review_log,
+                self.audit_log,
+                self.record_service,
+                self.duplicate_service,
+                self.gaps,
+                self.feedback_store,
+                self.index,
+                self.embedder,
+                same_question=same,
+            ),
+        )
+
+    @property
+    def dashboard_service(self) -> DashboardService:
+        return self._once(
+            "dashboard_service",
+            lambda: DashboardService(self.index, self.feedback_store, self.gaps),
         )
 
     @property

@@ -29,6 +29,7 @@ from simatch.api.openapi import install_contract
 from simatch.api.rate_limit import RateLimiter
 from simatch.api.routes import ROUTERS
 from simatch.bots import mount_bots
+from simatch.console.app import mount_console
 from simatch.wiring import Container
 
 log = logging.getLogger("simatch.api")
@@ -94,6 +95,7 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     mount_docs(app)
+    mount_console(app)  # the staff console at /console, outside the OpenAPI contract
     mount_bots(app, container.settings, lambda: container.chat_engine)  # only when configured
     install_contract(app, container.settings)
     app.add_middleware(MethodsMiddleware, routes=app.router.routes)

@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from simatch.api.deps import ApiSettingsDep, AppState, KeyServiceDep, StateDep
 from simatch.config import ApiSettings
+from simatch.domain.audit import Actor
 from simatch.domain.keys import ApiKey, Scope
 from simatch.errors import Forbidden, Unauthenticated
 
@@ -38,6 +39,13 @@ bearer = HTTPBearer(
 class Caller:
     key: ApiKey | None
     address: str
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail names for a change this caller makes."""
+        if self.key is None:
+            return Actor(name=f"anonymous {self.address}", via="api")
+        return Actor(name=self.key.name, via="api", key_id=self.key.id)
 
 
 async def get_caller(

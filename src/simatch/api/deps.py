@@ -22,15 +22,20 @@ from simatch.api.metrics import Metrics
 from simatch.api.rate_limit import RateLimiter
 from simatch.config import ApiSettings
 from simatch.services import (
+    AuditService,
+    DashboardService,
     FeedbackService,
     GapService,
     ImportService,
     IndexInfoService,
     KeyService,
     MatchService,
+    RecordSearch,
     RecordService,
     SyncScheduler,
     SyncService,
+    ReviewService,
+    SessionService,
 )
 from simatch.wiring import Container
 
@@ -88,6 +93,11 @@ get_key_service = _service(lambda c: c.key_service)
 get_index_info_service = _service(lambda c: c.index_info_service)
 get_sync_service = _service(lambda c: c.sync_service)
 get_sync_scheduler = _service(lambda c: c.sync_scheduler)
+get_audit_service = _service(lambda c: c.audit_service)
+get_record_search = _service(lambda c: c.record_search)
+get_session_service = _service(lambda c: c.session_service)
+get_review_service = _service(lambda c: c.review_service)
+get_dashboard_service = _service(lambda c: c.dashboard_service)
 
 ApiSettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
@@ -100,3 +110,8 @@ KeyServiceDep = Annotated[KeyService, Depends(get_key_service)]
 IndexInfoServiceDep = Annotated[IndexInfoService, Depends(get_index_info_service)]
 SyncServiceDep = Annotated[SyncService, Depends(get_sync_service)]
 SyncSchedulerDep = Annotated[SyncScheduler, Depends(get_sync_scheduler)]
+AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
+RecordSearchDep = Annotated[RecordSearch, Depends(get_record_search)]
+SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
+ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
+DashboardServiceDep = Annotated[DashboardService, Depends(get_dashboard_service)]

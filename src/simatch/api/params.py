@@ -8,10 +8,12 @@ Python read them alike only when whitespace is spelled out (``WHITESPACE``).
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from simatch.domain.fields import PYTHON_WHITESPACE, RECORD_ID_PATTERN, check_record_id
 from simatch.domain.keys import KEY_ID_PATTERN
@@ -62,3 +64,23 @@ SequenceCursor = Annotated[
     ),
 ]
 PageLimit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
+
+# RFC 3339, as JSON Schema's date-time: lax pydantic would also take "0.5" (a timestamp).
+MOMENT_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+_MOMENT = re.compile(MOMENT_PATTERN)
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, str) and not _MOMENT.match(value):
+        raise ValueError("a moment is written as RFC 3339, e.g. 2027-03-31T12:00:00Z")
+    return value
+
+
+Moment = Annotated[
+    datetime | None,
+    Query(description="RFC 3339, with a time zone.", json_schema_extra={"pattern": MOMENT_PATTERN}),
+    BeforeValidator(_rfc3339),
+]

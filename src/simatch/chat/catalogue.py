@@ -1,4 +1,5 @@
-"""The message catalogue: every text the assistant says, per language, in ``catalogue/*.json``.
+"""The message catalogue: every text the assistant says, per language, in ``catalogue/*.json``;
+the staff console's texts in ``catalogue/console/*.json`` join the same catalogue.
 
 Texts use ``{name}`` placeholders and Slack-style light markup (``*bold*``, ``_italic_``);
 each adapter turns that markup into its platform's own. A key missing in one language falls
@@ -78,4 +79,8 @@ def _load_all() -> dict[str, dict[str, Any]]:
         entry = folder / f"{lang}.json"
         if entry.is_file():
             texts[lang] = json.loads(entry.read_text(encoding="utf-8"))
+            for area in ("console",):  # one file per language and area, one catalogue
+                part = folder / area / f"{lang}.json"
+                if part.is_file():
+                    texts[lang].update(json.loads(part.read_text(encoding="utf-8")))
     return texts

@@ -17,6 +17,7 @@ from simatch.chat.catalogue import Catalogue
 from simatch.chat.needs import need_record, parse_consent
 from simatch.chat.replies import ActionEvent, Button, Incoming, Reply
 from simatch.chat.state import Conversation, Conversations, ConversationStore, QueryState
+from simatch.domain.audit import Actor
 from simatch.domain.results import SECTIONS, Section
 from simatch.services.feedback import FeedbackService
 from simatch.services.gaps import GapService
@@ -218,7 +219,8 @@ class Engine:
             return Reply("consent", lang, self._t(lang, "consent_needs_org"))
         record = need_record(qs.text, organisation, qs.regions, email, platform)
         try:
-            self.records.save(record)
+            # Audited as the organisation that consented, through its chat platform.
+            self.records.save(record, Actor(name=f"{platform}: {organisation}", via=platform))
         except Exception:
             log.exception("need could not be saved")
             return Reply("error", lang, self._t(lang, "error_save"))

@@ -107,6 +107,16 @@ class MatchLog(Protocol):
 
     def get_match(self, match_id: str) -> LoggedMatch | None: ...
 
+    def matches_showing(self, kind: str, item_id: str, limit: int = 20) -> list[LoggedMatch]:
+        """The latest logged matches that returned this item, newest first (staff see what
+        a record was shown for: when, in which language, at which place)."""
+        ...
+
+    def matches_per_day(self, since: datetime) -> dict[str, int]:
+        """Logged matches per UTC day (``YYYY-MM-DD``) from ``since`` (the log is pruned:
+        days beyond its size count only matches that got feedback)."""
+        ...
+
 
 class FeedbackLog(MatchLog, FeedbackBoosts, Protocol):
     """The match log plus the feedback on it; its votes are the Matcher's boosts."""
@@ -132,6 +142,10 @@ class FeedbackLog(MatchLog, FeedbackBoosts, Protocol):
         """Newest first; ``before`` is the id of the last entry of the previous page."""
         ...
 
+    def feedback_per_day(self, since: datetime) -> dict[tuple[str, Verdict], int]:
+        """Feedback entries per UTC day and verdict from ``since``."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -152,6 +166,10 @@ class GapLog(Protocol):
         ...
 
     def count(self) -> int: ...
+
+    def per_day(self, since: datetime) -> dict[str, int]:
+        """Gaps recorded per UTC day from ``since``."""
+        ...
 
     def close(self) -> None: ...
 

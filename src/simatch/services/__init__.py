@@ -1,6 +1,8 @@
 """The use cases, one module per concern: the only door the transports (API, CLI, chat) use.
 ``simatch.wiring.Container`` builds them; each takes the ports it needs, never an adapter."""
 
+from simatch.services.audit import AuditPage, AuditService
+from simatch.services.dashboard import DashboardService
 from simatch.services.duplicates import DuplicateService
 from simatch.services.feedback import FeedbackPage, FeedbackService
 from simatch.services.gaps import GapService
@@ -8,12 +10,18 @@ from simatch.services.imports import ImportService
 from simatch.services.index_info import IndexInfo, IndexInfoService
 from simatch.services.keys import KeyService
 from simatch.services.match import MatchLimits, MatchService
+from simatch.services.record_search import RecordCriteria, RecordHits, RecordSearch
 from simatch.services.records import RecordPage, RecordService, StoredRecord
 from simatch.services.sources import SourceStatus, SyncService
+from simatch.services.reviews import ReviewService
+from simatch.services.sessions import SessionService
 from simatch.services.state import StateMigrationService
 from simatch.services.sync_schedule import SyncScheduler
 
 __all__ = [
+    "AuditPage",
+    "AuditService",
+    "DashboardService",
     "DuplicateService",
     "FeedbackPage",
     "FeedbackService",
@@ -24,9 +32,14 @@ __all__ = [
     "KeyService",
     "MatchLimits",
     "MatchService",
+    "RecordCriteria",
+    "RecordHits",
     "RecordPage",
+    "RecordSearch",
     "RecordService",
     "SourceStatus",
+    "ReviewService",
+    "SessionService",
     "StateMigrationService",
     "StoredRecord",
     "SyncScheduler",

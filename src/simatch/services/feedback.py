@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 from simatch.domain.records import KINDS
-from simatch.domain.stores import VERDICTS, FeedbackEntry, FeedbackLog, Verdict
+from simatch.domain.stores import VERDICTS, FeedbackEntry, FeedbackLog, LoggedMatch, Verdict
 from simatch.errors import InvalidInput, NotFound
 
 
@@ -74,6 +75,10 @@ class FeedbackService:
         more = len(entries) > limit
         entries = entries[:limit]
         return FeedbackPage(entries, str(entries[-1].id) if more and entries else None)
+
+    def shown(self, kind: str, item_id: str, limit: int = 10) -> builtins.list[LoggedMatch]:
+        """The latest matches that returned this item (their texts are never kept)."""
+        return self.log.matches_showing(kind, item_id, limit)
 
 
 def _verdict(value: str) -> Verdict:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from simatch.domain.audit import CLI_ACTOR, Action, Actor, AuditLog
 from simatch.domain.payload import normalise_name
 from simatch.domain.ports import SearchFilter, VectorIndex
 from simatch.domain.records import KINDS, BaseRecord, parse_record
@@ -33,20 +34,44 @@ class StoredRecord:
 class RecordService:
     """Curating records one by one; every write goes through the Ingestor."""
 
-    def __init__(self, ingestor: Ingestor, index: VectorIndex, scan_budget: int = 5000) -> None:
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        index: VectorIndex,
+        scan_budget: int = 5000,
+        audit: AuditLog | None = None,
+    ) -> None:
         self.ingestor = ingestor
         self.index = index
         self.scan_budget = scan_budget  # points read per page at most when filtering by q
+        self.audit = audit  # every change is written here, whichever transport asked
 
-    def get(self, kind: str, record_id: str) -> dict[str, Any]:
+    def _find(self, kind: str, record_id: str) -> dict[str, Any] | None:
         key = f"{kind}:{record_id}"
         found = self.index.get([key])
-        if key not in found:
+        return found[key]["record"] if key in found else None
+
+    def _audit(
+        self,
+        actor: Actor,
+        target: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        if self.audit is None or before == after:
+            return
+        action: Action = "create" if before is None else "delete" if after is None else "update"
+        self.audit.append(actor, action, target, before, after)
+
+    def get(self, kind: str, record_id: str) -> dict[str, Any]:
+        record = self._find(kind, record_id)
+        if record is None:
             raise NotFound(f"no {kind} with id {record_id!r}", {"kind": kind, "id": record_id})
-        record: dict[str, Any] = found[key]["record"]
         return record
 
-    def put(self, kind: str, record_id: str, data: dict[str, Any]) -> StoredRecord:
+    def put(
+        self, kind: str, record_id: str, data: dict[str, Any], actor: Actor = CLI_ACTOR
+    ) -> StoredRecord:
         for name, expected in (("kind", kind), ("id", record_id)):
             if name in data and str(data[name]) != expected:
                 raise Conflict(
@@ -62,22 +87,42 @@ class RecordService:
             ]
             first = errors[0]
             raise InvalidInput(f"{first['field']}: {first['message']}", errors) from exc
+        before = self._find(kind, record_id)
         report = self.ingestor.put(record)
         stored = self.get(kind, record_id)
+        self._audit(actor, record.key, before, stored)
         return StoredRecord(stored, created=report.added == 1, changed=report.unchanged == 0)
 
-    def save(self, record: BaseRecord) -> IngestReport:
-        """Create or replace a record already validated (the chat's "save as a need")."""
-        return self.ingestor.put(record)
+    def create(
+        self, kind: str, record_id: str, data: dict[str, Any], actor: Actor = CLI_ACTOR
+    ) -> StoredRecord:
+        """Like ``put``, but Conflict when the record exists (a form that creates must not
+        overwrite someone else's record)."""
+        if self._find(kind, record_id) is not None:
+            raise Conflict(f"a {kind} with id {record_id!r} exists", {"field": "id"})
+        return self.put(kind, record_id, data, actor)
 
-    def delete(self, kind: str, record_id: str) -> None:
+    def save(self, record: BaseRecord, actor: Actor = CLI_ACTOR) -> IngestReport:
+        """Create or replace a record already validated (the chat's "save as a need")."""
+        before = self._find(record.kind, record.id)
+        report = self.ingestor.put(record)
+        self._audit(actor, record.key, before, self._find(record.kind, record.id))
+        return report
+
+    def delete(self, kind: str, record_id: str, actor: Actor = CLI_ACTOR) -> None:
+        before = self._find(kind, record_id)
         if self.ingestor.delete([f"{kind}:{record_id}"]) == 0:
             raise NotFound(f"no {kind} with id {record_id!r}", {"kind": kind, "id": record_id})
+        self._audit(actor, f"{kind}:{record_id}", before, None)
 
-    def delete_ids(self, ids: Sequence[str]) -> int:
+    def delete_ids(self, ids: Sequence[str], actor: Actor = CLI_ACTOR) -> int:
         """Delete by ``kind:id``, or by a bare id of any kind; returns how many existed."""
         keys = [key for i in ids for key in ([i] if ":" in i else [f"{k}:{i}" for k in KINDS])]
-        return self.ingestor.delete(keys)
+        before = {k: v["record"] for k, v in self.index.get(keys).items()}
+        removed = self.ingestor.delete(keys)
+        for key, record in before.items():
+            self._audit(actor, key, record, None)
+        return removed
 
     def keys(self, kinds: Sequence[str] = ()) -> list[str]:
         """Every record key in the index (of ``kinds``; all when empty)."""

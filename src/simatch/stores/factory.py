@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 from simatch.config import FeedbackSettings, IndexSettings, StateSettings
 from simatch.domain.sources import SyncStateStore
+from simatch.domain.audit import AuditLog
+from simatch.domain.reviews import ReviewLog
+from simatch.domain.sessions import SessionStore
 from simatch.domain.stores import (
     ConversationStates,
     DuplicateStore,
@@ -183,3 +186,33 @@ def open_sync_state_store(backend: StateBackend) -> SyncStateStore:
     from simatch.stores.sqlite.sync_state import FILE_NAME, SqliteSyncStateStore
 
     return SqliteSyncStateStore(backend.data_dir / FILE_NAME)
+
+
+def open_audit_log(backend: StateBackend) -> AuditLog:
+    if backend.database is not None:
+        from simatch.stores.postgres.audit import PgAuditLog
+
+        return PgAuditLog(backend.database)
+    from simatch.stores.sqlite.audit import FILE_NAME, SqliteAuditLog
+
+    return SqliteAuditLog(backend.data_dir / FILE_NAME)
+
+
+def open_session_store(backend: StateBackend) -> SessionStore:
+    if backend.database is not None:
+        from simatch.stores.postgres.sessions import PgSessionStore
+
+        return PgSessionStore(backend.database)
+    from simatch.stores.sqlite.sessions import FILE_NAME, SqliteSessionStore
+
+    return SqliteSessionStore(backend.data_dir / FILE_NAME)
+
+
+def open_review_log(backend: StateBackend) -> ReviewLog:
+    if backend.database is not None:
+        from simatch.stores.postgres.reviews import PgReviewLog
+
+        return PgReviewLog(backend.database)
+    from simatch.stores.sqlite.reviews import FILE_NAME, SqliteReviewLog
+
+    return SqliteReviewLog(backend.data_dir / FILE_NAME)

@@ -110,10 +110,10 @@ def put_record(
         ),
     ],
     response: Response,
-    _caller: CurateAccess,
+    caller: CurateAccess,
     service: RecordServiceDep,
 ) -> dict[str, Any]:
-    stored = service.put(kind, id, record.model_dump(mode="json"))
+    stored = service.put(kind, id, record.model_dump(mode="json"), caller.actor)
     response.status_code = 201 if stored.created else 200
     return stored.record
 
@@ -126,7 +126,7 @@ def put_record(
     summary="Delete a record",
 )
 def delete_record(
-    kind: KindPath, id: RecordIdPath, _caller: CurateAccess, service: RecordServiceDep
+    kind: KindPath, id: RecordIdPath, caller: CurateAccess, service: RecordServiceDep
 ) -> Response:
-    service.delete(kind, id)
+    service.delete(kind, id, caller.actor)
     return Response(status_code=204)

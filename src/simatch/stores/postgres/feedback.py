@@ -177,6 +177,26 @@ class PgFeedbackLog:
         items = tuple((str(k), str(i)) for k, i in row[3])
         return LoggedMatch(row[0], row[1], row[2], items)
 
+    def matches_showing(self, kind: str, item_id: str, limit: int = 20) -> list[LoggedMatch]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT match_id, created, language, items FROM matches WHERE items @> %s"
+                " ORDER BY created DESC LIMIT %s",
+                (Jsonb([[kind, item_id]]), limit),
+            ).fetchall()
+        return [
+            LoggedMatch(r[0], r[1], r[2], tuple((str(k), str(i)) for k, i in r[3])) for r in rows
+        ]
+
+    def matches_per_day(self, since: datetime) -> dict[str, int]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*) FROM matches"
+                " WHERE created >= %s GROUP BY 1",
+                (since,),
+            ).fetchall()
+        return {str(day): int(n) for day, n in rows}
+
     # -- feedback ---------------------------------------------------------------------------
 
     def add_feedback(
@@ -230,6 +250,15 @@ class PgFeedbackLog:
                 (*args, limit),
             ).fetchall()
         return [_entry(r) for r in rows]
+
+    def feedback_per_day(self, since: datetime) -> dict[tuple[str, Verdict], int]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD'), verdict, count(*)"
+                " FROM feedback WHERE created >= %s GROUP BY 1, 2",
+                (since,),
+            ).fetchall()
+        return {(str(d), "useful" if v == "useful" else "not_useful"): int(n) for d, v, n in rows}
 
     # -- boosts -----------------------------------------------------------------------------
 

@@ -72,5 +72,14 @@ class PgGapLog:
             row = conn.execute("SELECT count(*) FROM gaps").fetchone()
         return int(row[0]) if row else 0
 
+    def per_day(self, since: datetime) -> dict[str, int]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*) FROM gaps"
+                " WHERE created_at >= %s GROUP BY 1",
+                (since,),
+            ).fetchall()
+        return {str(day): int(n) for day, n in rows}
+
     def close(self) -> None:
         """The database is shared and closed by its owner."""

@@ -4,6 +4,7 @@ A new store adds its ``MIGRATIONS`` here (docs/stores.md)."""
 from __future__ import annotations
 
 from simatch.stores.postgres import (
+    audit,
     conversations,
     duplicates,
     embedding_cache,
@@ -12,6 +13,8 @@ from simatch.stores.postgres import (
     keys,
     rate_buckets,
     sync_state,
+    reviews,
+    sessions,
 )
 from simatch.stores.postgres.migrations import Migrations
 
@@ -24,4 +27,7 @@ ALL: tuple[Migrations, ...] = (
     conversations.MIGRATIONS,
     embedding_cache.MIGRATIONS,
     sync_state.MIGRATIONS,
+    audit.MIGRATIONS,
+    sessions.MIGRATIONS,
+    reviews.MIGRATIONS,
 )

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,34 @@ class SqliteFeedbackLog:
         items = tuple((str(k), str(i)) for k, i in json.loads(row[3]))
         return LoggedMatch(row[0], created, row[2], items)
 
+    def matches_showing(self, kind: str, item_id: str, limit: int = 20) -> list[LoggedMatch]:
+        # The items column is JSON; a LIKE on its exact spelling finds candidates, and the
+        # parsed list decides (an id may contain the other's text).
+        needle = json.dumps([kind, item_id])
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT match_id, created, language, items FROM matches"
+                " WHERE items LIKE ? ESCAPE '\\' ORDER BY created DESC LIMIT ?",
+                (pattern, limit * 2),
+            ).fetchall()
+        found: list[LoggedMatch] = []
+        for row in rows:
+            items = tuple((str(k), str(i)) for k, i in json.loads(row[3]))
+            created = to_datetime(row[1])
+            if (kind, item_id) in items and created is not None:
+                found.append(LoggedMatch(row[0], created, row[2], items))
+        return found[:limit]
+
+    def matches_per_day(self, since: datetime) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT date(created, 'unixepoch'), count(*) FROM matches WHERE created >= ?"
+                " GROUP BY 1",
+                (since.timestamp(),),
+            ).fetchall()
+        return {str(day): int(n) for day, n in rows}
+
     def _prune(self) -> None:
         (count,) = self._db.execute(
             "SELECT count(*) FROM matches WHERE has_feedback = 0"
@@ -196,6 +225,15 @@ class SqliteFeedbackLog:
                 (*args, limit),
             ).fetchall()
         return [_entry(r) for r in rows]
+
+    def feedback_per_day(self, since: datetime) -> dict[tuple[str, Verdict], int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT date(created, 'unixepoch'), verdict, count(*) FROM feedback"
+                " WHERE created >= ? GROUP BY 1, 2",
+                (since.timestamp(),),
+            ).fetchall()
+        return {(str(d), "useful" if v == "useful" else "not_useful"): int(n) for d, v, n in rows}
 
     # -- boosts -----------------------------------------------------------------------------
 

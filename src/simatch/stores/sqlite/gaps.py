@@ -81,6 +81,16 @@ class SqliteGapLog:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM gaps").fetchone()[0])
 
+    def per_day(self, since: datetime) -> dict[str, int]:
+        stamp = since.astimezone(UTC).isoformat(timespec="seconds")
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT substr(created_at, 1, 10), count(*) FROM gaps WHERE created_at >= ?"
+                " GROUP BY 1",
+                (stamp,),
+            ).fetchall()
+        return {str(day): int(n) for day, n in rows}
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -1,0 +1,89 @@
+"""Signing in to the staff console: an API key of scope curate (or admin) is exchanged for a
+session that expires; the key itself never reaches the browser's storage. A session ends
+when it expires, when its owner signs out, or when its key is revoked."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from simatch.domain.keys import Scope
+from simatch.domain.sessions import ConsoleSession, SessionStore, hash_session_id, new_session_id
+from simatch.domain.stores import KeyStore
+from simatch.errors import Forbidden, NotFound, Unauthenticated
+
+CONSOLE_SCOPE: Scope = "curate"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SessionService:
+    def __init__(
+        self,
+        keys: KeyStore,
+        store: SessionStore,
+        ttl: timedelta,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.keys = keys
+        self.store = store
+        self.ttl = ttl
+        self._clock = clock
+
+    def sign_in(self, token: str) -> tuple[ConsoleSession, str]:
+        """The new session and its id (for the cookie; only its hash is stored).
+        Unauthenticated for an unknown or revoked key, Forbidden without scope curate."""
+        key = self.keys.authenticate(token.strip())
+        if key is None:
+            raise Unauthenticated("The API key is unknown or revoked.")
+        if not key.allows(CONSOLE_SCOPE):
+            raise Forbidden(
+                f"The key '{key.name}' lacks the scope '{CONSOLE_SCOPE}'.",
+                {"required_scope": CONSOLE_SCOPE},
+            )
+        now = self._clock()
+        self.store.purge(now)
+        session_id = new_session_id()
+        session = ConsoleSession(
+            id_hash=hash_session_id(session_id),
+            key_id=key.id,
+            key_name=key.name,
+            csrf=secrets.token_urlsafe(32),
+            created=now,
+            expires=now + self.ttl,
+        )
+        self.store.create(session)
+        return session, session_id
+
+    def current(self, session_id: str | None) -> ConsoleSession | None:
+        """The live session with this id, or None (unknown, expired, or its key revoked)."""
+        if not session_id or len(session_id) > 100:
+            return None
+        session = self.store.get(hash_session_id(session_id), self._clock())
+        if session is None:
+            return None
+        try:
+            active = self.keys.get(session.key_id).active
+        except NotFound:
+            active = False
+        if not active:
+            self.store.delete_for_key(session.key_id)
+            return None
+        return session
+
+    def scopes_allow(self, session: ConsoleSession, scope: Scope) -> bool:
+        try:
+            return self.keys.get(session.key_id).allows(scope)
+        except NotFound:
+            return False
+
+    def sign_out(self, session_id: str | None) -> None:
+        if session_id:
+            self.store.delete(hash_session_id(session_id))
+
+    @staticmethod
+    def csrf_ok(session: ConsoleSession, token: str | None) -> bool:
+        return bool(token) and secrets.compare_digest(session.csrf, token or "")
