@@ -36,6 +36,8 @@ from simatch.services import (
     DuplicateService,
     FeedbackService,
     GapService,
+    ImportPreviewer,
+    ImportRuns,
     ImportService,
     IndexInfoService,
     KeyService,
@@ -412,6 +414,20 @@ class Container:
                 self.index,
                 self.embedder,
                 same_question=same,
+            ),
+        )
+
+    @property
+    def import_runs(self) -> ImportRuns:
+        """The console's staged and background imports (files kept under the data dir)."""
+        staging = self.settings.index.data_dir / "console-uploads"
+        return self._once(
+            "import_runs",
+            lambda: ImportRuns(
+                self.import_service,
+                ImportPreviewer(self.index, self.analyzer),
+                self.audit_log,
+                staging,
             ),
         )
 

@@ -7,6 +7,8 @@ context, so it signs in itself.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import LoopbackPage
+from tests.browser import LoopbackPage, is_loopback
 from tests.serving import Served, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
@@ -205,6 +207,77 @@ def test_a_gap_becomes_a_need_that_matching_finds(page: Page, site: Site) -> Non
     assert need_id in peers, found["peers"]
 
 
+def choose_file(page: Page, name: str, rows: list[str]) -> None:
+    upload = {"name": name, "mimeType": "application/x-ndjson", "buffer": "\n".join(rows).encode()}
+    page.get_by_label("Tiedosto").set_input_files(files=[upload])  # type: ignore[list-item]
+
+
+def test_import_with_preview_bad_rows_progress_and_report(
+    page: Page, site: Site, loopback_page: LoopbackPage
+) -> None:
+    rows = [
+        json.dumps({"kind": "need", "id": f"need-tuonti-{n:02}", "language": "fi",
+                    "title": f"Tarve {n}: vapaaehtoisten kuljetukset kylillä",
+                    "description": f"Kylä {n} tarvitsee kuljetuksia ikäihmisille asiointiin."})
+        for n in range(24)
+    ]  # fmt: skip
+    rows.insert(5, '{"kind": "need", "id": "rikki"')  # line 6: not JSON
+    bad_date = {"kind": "call", "id": "call-x", "title": "Haku", "description": "x",
+                "funder": "STEA", "deadline": "pian"}  # fmt: skip
+    rows.insert(9, json.dumps(bad_date))
+    sign_in(page, site)
+    page.get_by_role("link", name="Tuonti").click()
+    choose_file(page, "kuljetukset.jsonl", rows)
+    page.get_by_role("button", name="Esikatsele").click()
+    expect(page.locator("#n-new")).to_have_text("24")
+    expect(page.locator("#n-rejected")).to_have_text("2")
+    rejected = page.locator("#rejected tbody tr")
+    expect(rejected.nth(0)).to_contain_text("6")
+    expect(rejected.nth(1)).to_contain_text("deadline")
+    assert httpx.get(f"{site.url}/v1/records/need/need-tuonti-00").status_code == 404
+    page.get_by_role("button", name="Tuo (24 uutta tai muuttunutta)").click()
+    expect(page.locator("#progress")).to_be_visible()
+    run_url = page.url
+    # Closing the browser does not stop the import: a new session finds it finished.
+    page.context.close()
+    other = page.context.browser
+    assert other is not None
+    context = other.new_context(extra_http_headers={"Accept-Language": "fi"})
+    again = context.new_page()
+    again.route("**/*", lambda r: r.continue_() if is_loopback(r.request.url) else r.abort())
+    sign_in(again, site)
+    again.goto(run_url)
+    expect(again.locator("#report")).to_contain_text("Lisätty 24", timeout=120_000)
+    expect(again.locator("#bar")).to_have_attribute("value", "100")
+    assert httpx.get(f"{site.url}/v1/records/need/need-tuonti-23").status_code == 200
+    again.get_by_role("link", name="Muutoshistoria").click()
+    expect(again.locator("table.audit tbody tr").first).to_contain_text("file:kuljetukset.jsonl")
+    context.close()
+
+
+def test_the_progress_bar_moves_while_the_import_runs(page: Page, site: Site) -> None:
+    rows = [
+        json.dumps({"kind": "actor", "id": f"act-tuonti-{n:03}", "language": "fi",
+                    "name": f"Yhdistys {n}",
+                    "description": f"Yhdistys {n} järjestää vertaistukea ja retkiä {n} kylässä."})
+        for n in range(60)
+    ]  # fmt: skip
+    sign_in(page, site)
+    page.goto(f"{site.url}/console/import")
+    choose_file(page, "yhdistykset.jsonl", rows)
+    page.get_by_role("button", name="Esikatsele").click()
+    page.get_by_role("button", name="Tuo (60 uutta tai muuttunutta)").click()
+    seen: set[str] = set()
+    deadline = time.monotonic() + 120
+    while not page.locator("#report").count():
+        seen.add(page.locator("#bar").get_attribute("value") or "")
+        assert time.monotonic() < deadline
+        page.wait_for_timeout(200)
+    assert any(v not in ("", "100") for v in seen), seen  # htmx showed it under way
+    expect(page.locator("#bar")).to_have_attribute("value", "100")
+
+
+# Last: the pages then show what the tests above made (an import, a need, feedback).
 def test_every_page_has_no_serious_accessibility_violations(page: Page, site: Site) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -234,8 +307,11 @@ def test_every_page_has_no_serious_accessibility_violations(page: Page, site: Si
                  "/console/records/innovation/inn-fi-002/edit",
                  "/console/records/new?kind=call", "/console/records/call/call-003/delete",
                  "/console/audit", "/console/review/duplicates", "/console/review/gaps",
+                 "/console/import",
                  "/console/review/feedback", "/console/review/calls"):  # fmt: skip
         check(path)
+    page.locator("table a[href^='/console/import/']").first.click()  # a finished import
+    check("")
     page.goto(f"{site.url}/console/records/call/call-003/edit")
     page.get_by_label("Määräaika").fill("huomenna")
     page.get_by_role("button", name="Tallenna").click()

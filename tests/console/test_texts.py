@@ -21,6 +21,7 @@ def test_every_text_the_console_names_exists_in_every_language() -> None:
     # Texts named by a prefix and a value: kinds, actions, languages, fields.
     named |= {f"console_kind_{k}" for k in KINDS} | {f"console_action_{a}" for a in ACTIONS}
     named |= {f"console_lang_{code}" for code in ("fi", "en", "sv")}
+    named |= {f"console_import_state_{s}" for s in ("staged", "running", "done", "failed")}
     named |= {f"console_field_{f.name}" for kind in KINDS for f in fields_of(kind)}
     for language in ("fi", "en", "sv"):
         assert named - catalogue.keys(language) == set(), language

@@ -103,7 +103,7 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
         BodyLimitMiddleware,
         max_body=settings.max_body_bytes,
         max_upload=settings.max_upload_bytes,
-        upload_paths={"/v1/records/import"},
+        upload_paths={"/v1/records/import", "/console/import"},
     )
     app.add_middleware(ObserveMiddleware, metrics=state.metrics)
     if settings.cors_origins:

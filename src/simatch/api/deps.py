@@ -26,6 +26,7 @@ from simatch.services import (
     DashboardService,
     FeedbackService,
     GapService,
+    ImportRuns,
     ImportService,
     IndexInfoService,
     KeyService,
@@ -97,6 +98,7 @@ get_audit_service = _service(lambda c: c.audit_service)
 get_record_search = _service(lambda c: c.record_search)
 get_session_service = _service(lambda c: c.session_service)
 get_review_service = _service(lambda c: c.review_service)
+get_import_runs = _service(lambda c: c.import_runs)
 get_dashboard_service = _service(lambda c: c.dashboard_service)
 
 ApiSettingsDep = Annotated[ApiSettings, Depends(get_settings)]
@@ -115,3 +117,4 @@ RecordSearchDep = Annotated[RecordSearch, Depends(get_record_search)]
 SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
 DashboardServiceDep = Annotated[DashboardService, Depends(get_dashboard_service)]
+ImportRunsDep = Annotated[ImportRuns, Depends(get_import_runs)]

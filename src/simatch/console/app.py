@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from simatch.console.routes import audit, auth, home, records, review
+from simatch.console.routes import audit, auth, home, imports, records, review
 from simatch.console.security import PREFIX, CsrfRefused, SignInRequired, harden
 from simatch.console.web import render
 
@@ -19,7 +19,9 @@ STATIC = Path(__file__).parent / "static"
 
 def mount_console(app: FastAPI) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
-    for router in (auth.router, home.router, records.router, review.router, audit.router):
+    routers = (auth.router, home.router, records.router, imports.router, review.router,
+               audit.router)  # fmt: skip
+    for router in routers:
         app.include_router(router)
     app.add_exception_handler(SignInRequired, _sign_in_required)  # type: ignore[arg-type]
     app.add_exception_handler(CsrfRefused, _csrf_refused)  # type: ignore[arg-type]

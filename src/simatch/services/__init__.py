@@ -6,6 +6,8 @@ from simatch.services.dashboard import DashboardService
 from simatch.services.duplicates import DuplicateService
 from simatch.services.feedback import FeedbackPage, FeedbackService
 from simatch.services.gaps import GapService
+from simatch.services.import_preview import ImportPreview, ImportPreviewer
+from simatch.services.import_runs import ImportRun, ImportRuns
 from simatch.services.imports import ImportService
 from simatch.services.index_info import IndexInfo, IndexInfoService
 from simatch.services.keys import KeyService
@@ -26,6 +28,10 @@ __all__ = [
     "FeedbackPage",
     "FeedbackService",
     "GapService",
+    "ImportPreview",
+    "ImportPreviewer",
+    "ImportRun",
+    "ImportRuns",
     "ImportService",
     "IndexInfo",
     "IndexInfoService",
