@@ -161,8 +161,10 @@ def test_usable_at_phone_width_and_in_english(page: Page, site: Site) -> None:
     page.get_by_role("link", name="English").click()
     page.get_by_role("link", name="Records").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Records")
-    for path in ("/console/records", "/console/records/call/call-001",
-                 "/console/records/call/call-001/edit", "/console/audit"):  # fmt: skip
+    for path in ("/console/", "/console/records", "/console/records/call/call-001",
+                 "/console/records/call/call-001/edit", "/console/audit", "/console/import",
+                 "/console/review/duplicates", "/console/review/gaps",
+                 "/console/review/calls"):  # fmt: skip
         page.goto(site.url + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (path, overflow)
