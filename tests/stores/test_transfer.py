@@ -3,21 +3,27 @@ land in PostgreSQL, where the PostgreSQL stores read them; running it again adds
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from simatch.config import IndexSettings, StateSettings
+from simatch.domain.audit import Actor, AuditQuery
+from simatch.domain.sessions import ConsoleSession
 from simatch.domain.stores import DuplicateFlag, GapNote
 from simatch.stores.boosts import BoostRule
 from simatch.stores.factory import (
     StateBackend,
+    open_audit_log,
     open_conversation_states,
     open_duplicate_store,
     open_embedding_cache,
     open_gap_log,
     open_key_store,
+    open_review_log,
+    open_session_store,
     open_state,
 )
 from simatch.stores.postgres.feedback import PgFeedbackLog
@@ -48,7 +54,14 @@ def embedded_installation(data_dir: Path) -> str:
     threads.save("slack:C1:1.2", {"language": "fi", "queries": []})
     cache = open_embedding_cache(sqlite)
     cache.put_many({f"k{i}": np.full(4, i, dtype=np.float32) for i in range(2500)})
-    for store in (keys, gaps, log, duplicates, threads, cache):
+    audit = open_audit_log(sqlite)
+    audit.append(Actor("Kaisa", "console", "k1"), "update", "need:n1", {"t": "a"}, {"t": "b"})
+    sessions = open_session_store(sqlite)
+    now = datetime.now(UTC)
+    sessions.create(ConsoleSession("h1", "k1", "Kaisa", "c1", now, now + timedelta(hours=8)))
+    reviews = open_review_log(sqlite)
+    reviews.decide("gap", ["7"], "handled", Actor("Kaisa", "console"), {"why": "spam"})
+    for store in (keys, gaps, log, duplicates, threads, cache, audit, sessions, reviews):
         store.close()
     return token
 
@@ -66,6 +79,8 @@ def test_migrate_state_copies_every_store_once(tmp_path: Path, fresh_pg_url: str
     assert counts["feedback"] == ["1", "read", "1", "added"]
     assert counts["gaps"] == ["1", "read", "1", "added"]
     assert counts["embedding_cache"] == ["2500", "read", "2500", "added"]
+    for store in ("audit", "console_sessions", "review_decisions"):
+        assert counts[store] == ["1", "read", "1", "added"], store
 
     again = run_simatch("migrate-state", "--to", fresh_pg_url, env=env)
     assert again.returncode == 0, again.stderr
@@ -95,6 +110,13 @@ def test_migrate_state_copies_every_store_once(tmp_path: Path, fresh_pg_url: str
         assert threads.load("slack:C1:1.2") == {"language": "fi", "queries": []}
         vectors = open_embedding_cache(shared).get_many(["k7", "k2499"])
         assert float(vectors["k2499"][0]) == 2499.0
+        (change,) = open_audit_log(shared).list(AuditQuery())
+        assert (change.who, change.target, change.before, change.after) == (
+            "Kaisa", "need:n1", {"t": "a"}, {"t": "b"})  # fmt: skip
+        session = open_session_store(shared).get("h1", datetime.now(UTC))
+        assert session is not None and session.csrf == "c1"
+        decided = open_review_log(shared).decided("gap")
+        assert decided["7"].detail == {"why": "spam"}
     finally:
         shared.close()
 

@@ -110,6 +110,30 @@ COPIES: tuple[Copy, ...] = (
         " ON CONFLICT DO NOTHING",
     ),
     Copy(
+        "audit",
+        "audit.sqlite",
+        "SELECT at, who, key_id, via, action, target, before, after FROM audit ORDER BY id",
+        "INSERT INTO audit (at, who, key_id, via, action, target, before, after)"
+        " SELECT to_timestamp(%s), %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb"
+        " WHERE NOT EXISTS (SELECT 1 FROM audit WHERE at = to_timestamp(%s) AND who = %s"
+        " AND action = %s AND target = %s)",
+        lambda r: (*r, r[0], r[1], r[4], r[5]),
+    ),
+    Copy(
+        "console_sessions",
+        "console-sessions.sqlite",
+        "SELECT id_hash, key_id, key_name, csrf, created, expires FROM sessions",
+        "INSERT INTO console_sessions (id_hash, key_id, key_name, csrf, created, expires)"
+        " VALUES (%s, %s, %s, %s, to_timestamp(%s), to_timestamp(%s)) ON CONFLICT DO NOTHING",
+    ),
+    Copy(
+        "review_decisions",
+        "reviews.sqlite",
+        "SELECT queue, subject, decision, who, at, detail FROM decisions",
+        "INSERT INTO review_decisions (queue, subject, decision, who, at, detail)"
+        " VALUES (%s, %s, %s, %s, to_timestamp(%s), %s::jsonb) ON CONFLICT DO NOTHING",
+    ),
+    Copy(
         "embedding_cache",
         "embedding-cache.sqlite",
         "SELECT key, dim, vec FROM vectors",
