@@ -312,6 +312,7 @@ def test_every_page_has_no_serious_accessibility_violations(page: Page, site: Si
                  "/console/import",
                  "/console/review/feedback", "/console/review/calls"):  # fmt: skip
         check(path)
+    page.goto(f"{site.url}/console/import")
     page.locator("table a[href^='/console/import/']").first.click()  # a finished import
     check("")
     page.goto(f"{site.url}/console/records/call/call-003/edit")
