@@ -14,9 +14,9 @@ from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, calibration_for
 from simatch.domain.matcher import Matcher, MatchTuning
 from simatch.domain.ports import Embedder, FeedbackBoosts, IndexMeta, TextAnalyzer, VectorIndex
-from simatch.domain.sources import Source, SyncStateStore
 from simatch.domain.reviews import ReviewLog
 from simatch.domain.sessions import SessionStore
+from simatch.domain.sources import Source, SyncStateStore
 from simatch.domain.stores import (
     ConversationStates,
     DuplicateStore,

@@ -33,10 +33,10 @@ from simatch.services import (
     MatchService,
     RecordSearch,
     RecordService,
-    SyncScheduler,
-    SyncService,
     ReviewService,
     SessionService,
+    SyncScheduler,
+    SyncService,
 )
 from simatch.wiring import Container
 

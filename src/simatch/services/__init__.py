@@ -14,9 +14,9 @@ from simatch.services.keys import KeyService
 from simatch.services.match import MatchLimits, MatchService
 from simatch.services.record_search import RecordCriteria, RecordHits, RecordSearch
 from simatch.services.records import RecordPage, RecordService, StoredRecord
-from simatch.services.sources import SourceStatus, SyncService
 from simatch.services.reviews import ReviewService
 from simatch.services.sessions import SessionService
+from simatch.services.sources import SourceStatus, SyncService
 from simatch.services.state import StateMigrationService
 from simatch.services.sync_schedule import SyncScheduler
 
@@ -43,9 +43,9 @@ __all__ = [
     "RecordPage",
     "RecordSearch",
     "RecordService",
-    "SourceStatus",
     "ReviewService",
     "SessionService",
+    "SourceStatus",
     "StateMigrationService",
     "StoredRecord",
     "SyncScheduler",

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simatch.config import FeedbackSettings, IndexSettings, StateSettings
-from simatch.domain.sources import SyncStateStore
 from simatch.domain.audit import AuditLog
 from simatch.domain.reviews import ReviewLog
 from simatch.domain.sessions import SessionStore
+from simatch.domain.sources import SyncStateStore
 from simatch.domain.stores import (
     ConversationStates,
     DuplicateStore,

@@ -12,9 +12,9 @@ from simatch.stores.postgres import (
     gaps,
     keys,
     rate_buckets,
-    sync_state,
     reviews,
     sessions,
+    sync_state,
 )
 from simatch.stores.postgres.migrations import Migrations
 
