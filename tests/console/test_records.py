@@ -85,13 +85,18 @@ def test_edit_keeps_other_fields_and_is_audited(console: Console) -> None:
         "funder": "STEA",
         "deadline": "2099-02-28",
         "regions": "Kainuu; Lappi",
+        "continuous": "true",  # a ticked checkbox
     }
     saved = console.client.post(EDIT, data=form, follow_redirects=False)
     assert saved.status_code == 303
     after = record.get("call", "c-stea")
     assert after["deadline"] == "2099-02-28" and after["regions"] == ["Kainuu", "Lappi"]
     assert after["source"] == "stea-feed"  # a field the form does not show is kept
-    entry = console.api.box.audit_service.list(who="Kaisa (curator)").items[0]
+    assert after["continuous"] is True
+    unticked = {k: v for k, v in form.items() if k != "continuous"}
+    console.client.post(EDIT, data={**unticked, "csrf": console.csrf(EDIT)})
+    assert record.get("call", "c-stea")["continuous"] is False
+    entry = console.api.box.audit_service.list(who="Kaisa (curator)").items[1]
     assert (entry.action, entry.via, entry.target) == ("update", "console", "call:c-stea")
     assert entry.before and entry.before["deadline"] == "2099-01-31"
     assert entry.after and entry.after["deadline"] == "2099-02-28"

@@ -23,5 +23,7 @@ def test_every_text_the_console_names_exists_in_every_language() -> None:
     named |= {f"console_lang_{code}" for code in ("fi", "en", "sv")}
     named |= {f"console_import_state_{s}" for s in ("staged", "running", "done", "failed")}
     named |= {f"console_field_{f.name}" for kind in KINDS for f in fields_of(kind)}
+    named |= {f"console_field_{n}" for n in ("source", "source_id", "source_url", "fetched_at",
+                                             "checksum", "withdrawn_at")}  # fmt: skip
     for language in ("fi", "en", "sv"):
         assert named - catalogue.keys(language) == set(), language

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from simatch.domain.records import Actor, BaseRecord, Call, Innovation, Need
 
-Widget = Literal["text", "textarea", "list", "date", "language"]
+Widget = Literal["text", "textarea", "list", "date", "language", "checkbox"]
 _MODELS: dict[str, type[BaseRecord]] = {
     "innovation": Innovation,
     "need": Need,
@@ -23,6 +23,8 @@ _MODELS: dict[str, type[BaseRecord]] = {
 }
 _LONG = {"summary", "description"}
 _HIDDEN = {"kind", "id"}
+# Provenance a source sets (shown on the record's page, kept on edit, not edited by hand).
+_PROVENANCE = {"source", "source_id", "source_url", "fetched_at", "checksum", "withdrawn_at"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ def _widget(name: str, annotation: Any) -> Widget:
         return "language"
     if name in _LONG:
         return "textarea"
+    if annotation is bool:
+        return "checkbox"
     text = str(annotation)
     if typing.get_origin(annotation) is list or "list[" in text:
         return "list"
@@ -51,7 +55,7 @@ def fields_of(kind: str) -> list[FormField]:
     return [
         FormField(name, _widget(name, info.annotation), info.is_required())
         for name, info in model.model_fields.items()
-        if name not in _HIDDEN
+        if name not in _HIDDEN | _PROVENANCE
     ]
 
 
@@ -60,8 +64,10 @@ def form_values(record: dict[str, Any] | None, kind: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for field in fields_of(kind):
         value = (record or {}).get(field.name)
-        if value is None:
+        if value is None or value is False:
             values[field.name] = ""
+        elif value is True:
+            values[field.name] = "true"
         elif isinstance(value, list):
             values[field.name] = "; ".join(str(v) for v in value)
         elif isinstance(value, date):
@@ -72,7 +78,13 @@ def form_values(record: dict[str, Any] | None, kind: str) -> dict[str, str]:
 
 
 def posted_values(form: FormData, kind: str) -> dict[str, str]:
-    return {f.name: str(form.get(f.name) or "") for f in fields_of(kind)}
+    """A checkbox is sent only when ticked; unticked it is false, not absent."""
+    return {
+        f.name: ("true" if form.get(f.name) else "false")
+        if f.widget == "checkbox"
+        else str(form.get(f.name) or "")
+        for f in fields_of(kind)
+    }
 
 
 def record_data(values: dict[str, str], kind: str, stored: dict[str, Any] | None) -> dict[str, Any]:
