@@ -24,7 +24,8 @@ from simatch.wiring import Container
 
 
 def source_settings(**urls: Any) -> SourceSettings:
-    return SourceSettings(source_backoff=0.0, source_page_delay=0.0, source_timeout=5.0, **urls)
+    fast = {"source_backoff": 0.0, "source_page_delay": 0.0, "source_timeout": 5.0}
+    return SourceSettings(**{**fast, **urls})
 
 
 @pytest.fixture(scope="session")

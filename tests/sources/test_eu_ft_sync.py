@@ -259,3 +259,15 @@ def test_sync_state_on_postgresql(
     assert again.counts.unchanged == 5 and again.counts.embedded == 0
     status = {s.name: s for s in box.sync_service.status()}["eu-ft"]
     assert status.items == 5 and status.last_run is not None and status.last_run.id == again.id
+
+
+def test_a_timeout_is_retried_then_fails_the_sync_clearly(
+    sources_box: Box, euft: tuple[EuftService, MockServer]
+) -> None:
+    service, server = euft
+    service.delay = 1.0  # longer than the client waits
+    box = sources_box(euft_url=server.base_url + PATH, source_timeout=0.2, source_retries=1)
+    run = box.sync_service.sync("eu-ft")
+    assert run.status == "failed" and run.counts.withdrawn == 0
+    assert run.error is not None and "eu-ft page 1: failed after 2 attempts" in run.error
+    assert "ReadTimeout" in run.error
