@@ -343,7 +343,9 @@ class Container:
     @property
     def import_service(self) -> ImportService:
         indexes = self.settings.index.indexes_dir
-        return self._once("import_service", lambda: ImportService(self.ingestor, indexes))
+        return self._once(
+            "import_service", lambda: ImportService(self.ingestor, indexes, audit=self.audit_log)
+        )
 
     @property
     def sync_service(self) -> SyncService:
@@ -426,7 +428,6 @@ class Container:
             lambda: ImportRuns(
                 self.import_service,
                 ImportPreviewer(self.index, self.analyzer),
-                self.audit_log,
                 staging,
             ),
         )

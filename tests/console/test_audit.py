@@ -75,3 +75,23 @@ def test_the_audit_page_lists_changes_with_filters(console: Console) -> None:
     assert "sync bot" not in console.client.get("/console/audit", params={"who": "Kaisa"}).text
     deleted = console.client.get("/console/audit", params={"action": "delete"}).text
     assert "sync bot" not in deleted
+
+
+def test_an_api_import_is_audited_with_its_counts(make_api: ApiFactory) -> None:
+    api = make_api()
+    rows = (
+        '{"kind": "need", "id": "n-1", "title": "Tarve", "description": "Kuvaus."}\n'
+        '{"kind": "need", "id": "n-2", "title": ""}\n'
+    )
+    answer = api.client.post(
+        "/v1/records/import",
+        params={"filename": "tarpeet.jsonl"},
+        content=rows.encode(),
+        headers={**api.headers("curate"), "Content-Type": "application/x-ndjson"},
+    )
+    assert answer.status_code == 200, answer.text
+    (entry,) = api.client.get("/v1/audit", headers=api.headers("admin")).json()["items"]
+    assert (entry["who"], entry["via"], entry["action"], entry["target"]) == (
+        "test curate", "api", "import", "file:tarpeet.jsonl")  # fmt: skip
+    assert entry["after"] == {"read": 2, "added": 1, "updated": 0, "unchanged": 0,
+                              "rejected": 1, "duplicates": 0}  # fmt: skip

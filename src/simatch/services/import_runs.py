@@ -3,8 +3,8 @@ preview shown, and on confirmation imported in a background thread, so that the 
 on when the browser closes and its progress and report can be read at any time.
 
 The import goes through ``ImportService`` like any other (validation, content-hash skip,
-embedding cache, duplicate flags). A run's state is kept in this process's memory; the audit
-trail keeps every finished import's summary. Re-running a file that was interrupted (the
+embedding cache, duplicate flags, an audit entry with the counts). A run's state is kept in
+this process's memory. Re-running a file that was interrupted (the
 server stopped) is safe: records are upserts by key and unchanged ones are skipped.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from simatch.domain.audit import Actor, AuditLog
+from simatch.domain.audit import Actor
 from simatch.errors import NotFound
 from simatch.ingest.readers import Format, RawRow, detect_format, read_stream
 from simatch.ingest.report import IngestReport
@@ -64,12 +64,10 @@ class ImportRuns:
         self,
         imports: ImportService,
         previewer: ImportPreviewer,
-        audit: AuditLog,
         staging: Path,
     ) -> None:
         self.imports = imports
         self.previewer = previewer
-        self.audit = audit
         self.staging = staging
         self._runs: dict[str, ImportRun] = {}
         self._lock = threading.Lock()
@@ -124,15 +122,9 @@ class ImportRuns:
 
     def _run(self, run: ImportRun, actor: Actor) -> None:
         try:
-            report = self.imports.import_rows(self._counted(run))
-            run.report = report
+            target = f"file:{run.source}"
+            run.report = self.imports.import_rows(self._counted(run), target, actor)
             run.state = "done"
-            summary = {
-                "read": report.read, "added": report.added, "updated": report.updated,
-                "unchanged": report.unchanged, "rejected": len(report.rejected),
-                "duplicates": len(report.duplicates),
-            }  # fmt: skip
-            self.audit.append(actor, "import", f"file:{run.source}", None, summary)
         except Exception as exc:  # the run reports it; the rows before it landed
             log.exception("import %s failed", run.id)
             run.error = f"{type(exc).__name__}: {exc}"

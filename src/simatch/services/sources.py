@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from simatch.domain.audit import Actor
 from simatch.domain.sources import (
     ItemState,
     Profile,
@@ -237,7 +238,7 @@ class SyncService:
             pending[str(item.record.get("id"))] = item
         if not rows:
             return
-        report = self.imports.import_rows(rows)
+        report = self.imports.import_rows(rows, f"source:{name}", sync_actor(name))
         self._count(run, report)
         rejected = {r.id for r in report.rejected}
         landed = []
@@ -302,7 +303,7 @@ class SyncService:
             record["withdrawn_at"] = stamp
             rows.append(RawRow(source=name, line=position, data=record))
         if rows:
-            report = self.imports.import_rows(rows)
+            report = self.imports.import_rows(rows, f"source:{name}", sync_actor(name))
             for rejection in report.rejected:
                 self._reject(run, rejection.id or "?", rejection.field, rejection.reason)
         self.state.put_items(
@@ -312,3 +313,8 @@ class SyncService:
             ]
         )
         run.counts.withdrawn += len(gone)
+
+
+def sync_actor(name: str) -> Actor:
+    """Who the audit trail names for what a sync changes."""
+    return Actor(name=f"sync {name}", via="sources")

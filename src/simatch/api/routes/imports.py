@@ -112,7 +112,7 @@ class ImportReport(BaseModel):
 )
 async def import_records(
     request: Request,
-    _caller: CurateAccess,
+    caller: CurateAccess,
     service: ImportServiceDep,
     metrics: MetricsDep,
     format: Annotated[
@@ -134,13 +134,17 @@ async def import_records(
             name = upload.filename or filename or "upload"
             fmt, source = _format(format, None, name)
             file = upload.file
-            report = await anyio.to_thread.run_sync(service.import_stream, file, source, fmt)
+            report = await anyio.to_thread.run_sync(
+                service.import_stream, file, source, fmt, caller.actor
+            )
     elif content_type in RAW_TYPES or not content_type:
         fmt, source = _format(format, RAW_TYPES.get(content_type), filename)
         raw = BodyFile(request.stream())
         body = io.BufferedReader(raw, buffer_size=65536)
         try:
-            report = await anyio.to_thread.run_sync(service.import_stream, body, source, fmt)
+            report = await anyio.to_thread.run_sync(
+                service.import_stream, body, source, fmt, caller.actor
+            )
         except ClientDisconnect:
             log.info("import interrupted by the client; the rows before that landed")
             raise HTTPException(400, "The upload was interrupted.") from None
