@@ -7,6 +7,9 @@ import json
 import re
 import time
 
+import pytest
+
+from simatch.services import import_preview
 from tests.console.conftest import Console
 
 OLOHUONE = {
@@ -112,3 +115,15 @@ def test_an_upload_needs_the_csrf_token_and_a_file(console: Console) -> None:
         files={"file": ("x.jsonl", b"", "application/octet-stream")},
     )
     assert empty.status_code == 422 and 'id="file-error"' in empty.text
+
+
+def test_a_big_preview_compares_only_so_many_new_records(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_preview, "SUSPECT_CHECKS", 2)
+    rows = [{"kind": "need", "id": f"n-{n}", "title": "Yksinäiset nuoret", "description": "x"}
+            for n in range(5)]  # fmt: skip
+    page = console.client.get(upload(console, jsonl(*rows))).text
+    assert counts(page)["new"] == 5
+    assert counts(page)["suspects"] == 2  # the first two: n-0 like n-yksin, n-1 like n-0
+    assert "ensimmäisen uuden joukosta" in page

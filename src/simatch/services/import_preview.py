@@ -15,6 +15,7 @@ from simatch.ingest.readers import RawRow
 from simatch.ingest.report import Rejection
 
 BATCH = 256
+SUSPECT_CHECKS = 2000  # new records looked up per preview: a preview stays quick for big files
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ImportPreview:
     unchanged: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     suspects: list[Suspect] = field(default_factory=list)
+    checked: int = 0  # new records compared with the index (at most SUSPECT_CHECKS)
 
     @property
     def rejected_rows(self) -> int:
@@ -79,7 +81,9 @@ class ImportPreviewer:
                 result.unchanged += 1
             else:
                 result.changed += 1
-        result.suspects.extend(self._suspects(fresh))
+        room = max(SUSPECT_CHECKS - result.checked, 0)
+        result.checked += min(room, len(fresh))
+        result.suspects.extend(self._suspects(fresh[:room]))
 
     def _suspects(self, records: list[BaseRecord]) -> list[Suspect]:
         """New records whose title is an existing record's of the same kind (the best
