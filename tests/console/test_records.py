@@ -157,3 +157,14 @@ def test_the_record_page_shows_where_it_was_shown(console: Console) -> None:
     page = client.get(f"/console/records/innovation/{first['id']}").text
     section = page.split('id="h-shown"', 1)[1]
     assert "<td>fi</td>" in section and "Hanke päättyi" in section and "Ei hyödyllinen" in section
+
+
+def test_a_withdrawn_record_is_marked_in_the_list(console: Console) -> None:
+    records = console.api.box.record_service
+    call = records.get("call", "c-stea")
+    records.put("call", "c-stea", {**call, "source": "eu-ft", "withdrawn_at": "2026-11-01"})
+    page = console.client.get("/console/records", params={"kind": "call"}).text
+    assert "Poistunut lähteestä" in page
+    assert ids(console.client.get("/console/records", params={"source": "eu-ft"}).text) == [
+        "c-stea"
+    ]
