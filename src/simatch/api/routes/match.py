@@ -48,7 +48,26 @@ RESULT_EXAMPLE = {
             "deadline": "2027-03-31",
             "days_to_deadline": 120,
             "why": {**_WHY, "reasons": [{"code": "deadline", "params": {"days": 120}}]},
-        }
+        },
+        {
+            "id": "ERASMUS-2027-SPORT-06",
+            "kind": "call",
+            "title": "Sport clubs as a route to inclusion for children with disabilities",
+            "score": 0.74,
+            "confidence": "possible",
+            "funder": "European Commission",
+            "programme": "Erasmus+",
+            "deadline": "2027-04-08",
+            "days_to_deadline": 128,
+            "provenance": {
+                "source": "eu-ft",
+                "source_id": "ERASMUS-2027-SPORT-06",
+                "url": "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/"
+                "opportunities/topic-details/ERASMUS-2027-SPORT-06",
+                "fetched_at": "2026-11-30T05:47:31+00:00",
+            },
+            "why": {**_WHY, "reasons": [{"code": "deadline", "params": {"days": 128}}]},
+        },
     ],
     "confidence": "strong",
     "no_good_match": False,
