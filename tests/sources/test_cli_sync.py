@@ -73,6 +73,9 @@ def test_sync_status_and_match_from_the_command_line(
     shown = runner.invoke(app, ["match", "Loneliness of older people living alone"])
     assert "from eu-ft (ESF-SOCPL-2027-INNOV-01)" in shown.output
 
+    none = runner.invoke(app, ["sources", "withdrawn"])
+    assert none.exit_code == 0 and "no withdrawn calls" in none.output
+
     unknown = runner.invoke(app, ["sources", "sync", "nowhere"])
     assert unknown.exit_code == 2 and "no source 'nowhere'" in unknown.output
     assert runner.invoke(app, ["sources", "sync"]).exit_code == 2

@@ -133,6 +133,7 @@ def test_resync_changes_nothing_then_updates_and_withdraws_in_place(
     found = funders(box, "Participation of young people in local democracy youth councils")
     assert all(f.id != "CERV-2027-CHILD-02" for f in found)  # ... out of matches
     assert {s.name: s for s in box.sync_service.status()}["eu-ft"].withdrawn == 1
+    assert [r["id"] for r in box.sync_service.withdrawn()] == ["CERV-2027-CHILD-02"]
 
     service.topics = eu_topics()  # it comes back
     back = sync("eu-ft")

@@ -14,7 +14,8 @@ from simatch.domain.sources import SyncRun
 from simatch.errors import InvalidInput
 
 sources_app = typer.Typer(
-    help="External sources of funding calls: sync, status, profile.", no_args_is_help=True
+    help="External sources of funding calls: sync, status, withdrawn, profile.",
+    no_args_is_help=True,
 )
 
 
@@ -85,6 +86,26 @@ def status_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
             out.print("  never synced")
         else:
             _print_run(status.last_run)
+
+
+@sources_app.command("withdrawn")
+def withdrawn_command(
+    name: Annotated[str | None, typer.Argument(help="One source; all if left out.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON record per line.")] = False,
+) -> None:
+    """Calls the sources no longer offer: kept for staff, never matched (newest first)."""
+    with opened() as box:
+        records = box.sync_service.withdrawn([name] if name else [])
+    for record in records:
+        if as_json:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            out.print(
+                f"{record.get('withdrawn_at')}  {record.get('source')}  call:{record['id']}  "
+                f"{record.get('title')}"
+            )
+    if not records and not as_json:
+        out.print("no withdrawn calls")
 
 
 @sources_app.command("profile")

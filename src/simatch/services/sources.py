@@ -120,6 +120,21 @@ class SyncService:
             )
         return result
 
+    def withdrawn(self, names: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """The calls sources withdrew (kept for staff, never matched), newest first."""
+        found = []
+        for name in names or self.names:
+            self.source(name)
+            for state in self.state.items(name).values():
+                if not state.withdrawn:
+                    continue
+                kind, _, record_id = state.key.partition(":")
+                try:
+                    found.append(self.records.get(kind, record_id))
+                except NotFound:
+                    continue  # staff deleted it since
+        return sorted(found, key=lambda r: str(r.get("withdrawn_at") or ""), reverse=True)
+
     # -- sync -------------------------------------------------------------------------------
 
     def sync_all(
