@@ -52,6 +52,7 @@ def test_sync_status_and_match_from_the_command_line(
 
     synced = runner.invoke(app, ["sources", "sync", "eu-ft"])
     assert synced.exit_code == 0, synced.output
+    assert "eu-ft ok" in synced.output
     assert "added 5" in synced.output and "rejected 1" in synced.output
     assert "rejected ESF-SOCPL-2027-BAD-07: deadline: Field required" in synced.output
 

@@ -142,7 +142,8 @@ def _print_run(run: SyncRun) -> None:
     seconds = f" in {run.seconds:.1f} s" if run.seconds is not None else ""
     colour = {"ok": "green", "running": "yellow"}.get(run.status, "red")
     out.print(
-        f"  [{colour}]{run.status}[/] {run.started_at.isoformat(timespec='seconds')}{seconds}: "
+        f"  {run.source} [{colour}]{run.status}[/] "
+        f"{run.started_at.isoformat(timespec='seconds')}{seconds}: "
         f"added {c.added}, updated {c.updated}, unchanged {c.unchanged}, "
         f"withdrawn {c.withdrawn}, rejected {c.rejected}, closed skipped {c.skipped}, "
         f"duplicates {c.duplicates}, embedded {c.embedded}"
