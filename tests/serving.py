@@ -54,6 +54,7 @@ class Served:
     url: str
     env: dict[str, str]
     log: Path
+    process: subprocess.Popen[bytes] | None = None
 
     def simatch(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run_simatch(*args, env=self.env)
@@ -74,7 +75,7 @@ def serving(workdir: Path, *, timeout: float = 120, **settings: str) -> Iterator
     env = simatch_env(workdir / "data", **settings)
     port = free_port()
     log = workdir / "serve.log"
-    with log.open("w") as sink:
+    with log.open("a") as sink:
         server = subprocess.Popen(
             [sys.executable, "-m", "simatch.cli.main", "serve", "--port", str(port)],
             env=env,
@@ -82,7 +83,7 @@ def serving(workdir: Path, *, timeout: float = 120, **settings: str) -> Iterator
             stderr=subprocess.STDOUT,
             cwd=workdir,
         )
-    served = Served(f"http://127.0.0.1:{port}", env, log)
+    served = Served(f"http://127.0.0.1:{port}", env, log, server)
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -466,6 +466,112 @@ class TeamsSettings(BaseSettings):
         return bool(self.client_id) or self.allow_anonymous
 
 
+class AlertSettings(BaseSettings):
+    """Alerts for followed needs: detection, the outbox and its delivery."""
+
+    model_config = _config()
+
+    alerts_enabled: bool = Field(
+        True, description="Check new and changed records against followed needs."
+    )
+    alerts_interval: float = Field(
+        60.0,
+        ge=0,
+        description="`simatch serve`: seconds between deliveries of what is due (0 = off; "
+        "then `simatch alerts run` from cron).",
+    )
+    alerts_min_confidence: Literal["strong", "possible"] = Field(
+        "possible", description="Least calibrated confidence of an alerted record."
+    )
+    alerts_top: int = Field(
+        10, ge=1, le=50, description="An alerted record is among the first N of its section."
+    )
+    alerts_max_attempts: int = Field(
+        8, ge=1, le=100, description="Delivery attempts before a delivery is given up."
+    )
+    alerts_backoff: float = Field(
+        30.0, gt=0, description="Seconds before the first retry; doubles with each attempt."
+    )
+    alerts_max_backoff: float = Field(
+        21_600.0, gt=0, description="Longest wait between two attempts (seconds)."
+    )
+    alerts_lease: float = Field(
+        120.0, gt=0, description="Seconds a dispatcher holds a delivery it is sending."
+    )
+    alerts_webhook_timeout: float = Field(
+        10.0, gt=0, le=120, description="Seconds a webhook receiver has to answer."
+    )
+    alerts_allow_http: bool = Field(
+        False, description="Accept http:// webhook URLs (development); https:// otherwise."
+    )
+    alerts_public_url: str | None = Field(
+        None,
+        description="Base URL of this service in unsubscribe links; default "
+        "http://SIMATCH_API_HOST:SIMATCH_API_PORT.",
+    )
+    alerts_secret: SecretStr | None = Field(
+        None, description="Signs unsubscribe links; unset = generated and kept in the data dir."
+    )
+    alerts_retention_days: int = Field(
+        365,
+        ge=0,
+        description="End subscriptions nothing was delivered to for this many days, and forget "
+        "finished deliveries as old (0 = keep).",
+    )
+    alerts_reminder_days: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [14, 2],
+        description="Days before an interesting call's deadline to remind (comma-separated).",
+    )
+    alerts_digest_hour: int = Field(
+        7, ge=0, le=23, description="Hour (UTC) daily and weekly (Monday) digests are sent."
+    )
+
+    @field_validator("alerts_reminder_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> AlertSettings:
+        if self.alerts_backoff > self.alerts_max_backoff:
+            raise ValueError("SIMATCH_ALERTS_BACKOFF is larger than SIMATCH_ALERTS_MAX_BACKOFF.")
+        if self.alerts_public_url and not self.alerts_public_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError("SIMATCH_ALERTS_PUBLIC_URL must start with http:// or https://.")
+        return self
+
+
+class SmtpSettings(BaseSettings):
+    """E-mail alerts through SMTP. Without SIMATCH_SMTP_HOST there is no e-mail channel."""
+
+    model_config = _config()
+
+    smtp_host: str | None = Field(None, description="SMTP server; set = e-mail alerts on.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls (port 587), ssl (465) or none (a local relay)."
+    )
+    smtp_user: str | None = Field(None, description="Login, if the server needs one.")
+    smtp_password: SecretStr | None = Field(None, description="Password for SIMATCH_SMTP_USER.")
+    smtp_from: str = Field(
+        "simatch <alerts@localhost>", description="From address of alert e-mails."
+    )
+    smtp_timeout: float = Field(10.0, gt=0, le=120, description="Seconds per SMTP conversation.")
+
+    @model_validator(mode="after")
+    def _check(self) -> SmtpSettings:
+        if self.smtp_password is not None and not self.smtp_user:
+            raise ValueError("SIMATCH_SMTP_PASSWORD is set but SIMATCH_SMTP_USER is not.")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+
 class Settings:
     """All concerns together; each loads (and validates) on its own."""
 
@@ -483,6 +589,8 @@ class Settings:
         slack: SlackSettings | None = None,
         teams: TeamsSettings | None = None,
         sources: SourceSettings | None = None,
+        alerts: AlertSettings | None = None,
+        smtp: SmtpSettings | None = None,
     ) -> None:
         self.index = index or IndexSettings()
         self.state = state or StateSettings()
@@ -496,6 +604,8 @@ class Settings:
         self.slack = slack or SlackSettings()
         self.teams = teams or TeamsSettings()
         self.sources = sources or SourceSettings()
+        self.alerts = alerts or AlertSettings()
+        self.smtp = smtp or SmtpSettings()
         self._check()
 
     def replace(self, **concerns: Any) -> Settings:

@@ -3,12 +3,20 @@ factories), the domain, the services and the chat engine. Nothing here runs at i
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
+from simatch.alerts.detector import DetectionSettings, Detector
+from simatch.alerts.dispatcher import Dispatcher, RetryPolicy
+from simatch.alerts.hook import AlertHook, catch_up
+from simatch.alerts.senders.email import EmailSender, SmtpConfig
+from simatch.alerts.senders.webhook import WebhookSender
+from simatch.alerts.tokens import UnsubscribeTokens
 from simatch.config import Settings, load_settings
+from simatch.domain.alerts import AlertStore, Sender
 from simatch.domain.audit import AuditLog
 from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, calibration_for
@@ -31,6 +39,8 @@ from simatch.embeddings.factory import build_embedder
 from simatch.index.factory import build_index
 from simatch.ingest.pipeline import Ingestor, IngestSettings
 from simatch.services import (
+    AlertPolicy,
+    AlertService,
     AuditService,
     DashboardService,
     DuplicateService,
@@ -54,6 +64,7 @@ from simatch.services import (
 from simatch.sources.factory import build_sources
 from simatch.stores.factory import (
     StateBackend,
+    open_alert_store,
     open_audit_log,
     open_conversation_states,
     open_duplicate_store,
@@ -225,6 +236,7 @@ class Container:
                 settings,
                 centring=self.centring,
                 duplicates=self.duplicates,
+                listener=self.alert_hook if self.settings.alerts.alerts_enabled else None,
             ),
         )
 
@@ -296,6 +308,140 @@ class Container:
         return self._opened(
             "feedback_store",
             lambda: open_feedback_log(self.state, s.feedback, self.embedder.model_id, self.gaps),
+        )
+
+    # -- alerts -------------------------------------------------------------------------------
+
+    @property
+    def alert_store(self) -> AlertStore:
+        """Subscriptions, the detection journal, alert history and the outbox."""
+        return self._opened("alert_store", lambda: open_alert_store(self.state))
+
+    @property
+    def alert_detector(self) -> Detector:
+        a = self.settings.alerts
+        settings = DetectionSettings(
+            min_confidence=a.alerts_min_confidence,
+            top=a.alerts_top,
+            max_text_chars=self.settings.match.max_text_chars,
+        )
+        return self._once(
+            "alert_detector",
+            lambda: Detector(
+                self.matcher,
+                self.index,
+                self.alert_store,
+                settings,
+                self.calibration,
+                cache=self.cache,
+            ),
+        )
+
+    @property
+    def alert_hook(self) -> AlertHook:
+        return self._once(
+            "alert_hook", lambda: AlertHook(self.alert_store, lambda: self.alert_detector)
+        )
+
+    @property
+    def alert_senders(self) -> dict[str, Sender]:
+        a = self.settings.alerts
+
+        def make() -> dict[str, Sender]:
+            webhook = WebhookSender(a.alerts_webhook_timeout)
+            self._closers.append(webhook.close)
+            senders: dict[str, Sender] = {"webhook": webhook}
+            smtp = self.settings.smtp
+            if smtp.smtp_host:
+                from simatch.chat.catalogue import Catalogue
+
+                config = SmtpConfig(
+                    host=smtp.smtp_host,
+                    port=smtp.smtp_port,
+                    security=smtp.smtp_security,
+                    user=smtp.smtp_user,
+                    password=smtp.smtp_password.get_secret_value() if smtp.smtp_password else None,
+                    sender=smtp.smtp_from,
+                    timeout=smtp.smtp_timeout,
+                )
+                senders["email"] = EmailSender(config, Catalogue.load())
+            if self.settings.slack.enabled and self.settings.slack.bot_token is not None:
+                from simatch.alerts.senders.slack import SlackSender
+                from simatch.chat.catalogue import Catalogue
+
+                senders["slack"] = SlackSender(
+                    self.settings.slack.bot_token.get_secret_value(),
+                    Catalogue.load(),
+                    base_url=self.settings.slack.api_url,
+                )
+            if self.settings.teams.enabled:
+                from simatch.alerts.senders.teams import TeamsSender
+                from simatch.bots.teams import proactive_token
+                from simatch.chat.catalogue import Catalogue
+
+                teams = TeamsSender(Catalogue.load(), proactive_token(self.settings.teams))
+                self._closers.append(teams.close)
+                senders["teams"] = teams
+            return senders
+
+        return self._once("alert_senders", make)
+
+    @property
+    def unsubscribe_tokens(self) -> UnsubscribeTokens:
+        given = self.settings.alerts.alerts_secret
+        return self._once(
+            "unsubscribe_tokens",
+            lambda: UnsubscribeTokens(
+                given.get_secret_value()
+                if given
+                else self.alert_store.meta("unsubscribe_secret", secrets.token_hex(32))
+            ),
+        )
+
+    @property
+    def alert_dispatcher(self) -> Dispatcher:
+        a = self.settings.alerts
+        policy = RetryPolicy(a.alerts_max_attempts, a.alerts_backoff, a.alerts_max_backoff)
+        return self._once(
+            "alert_dispatcher",
+            lambda: Dispatcher(
+                self.alert_store,
+                self.alert_senders,
+                lambda s: self.alert_service.unsubscribe_url(s),
+                policy,
+                lease_seconds=a.alerts_lease,
+                digest_hour=a.alerts_digest_hour,
+                retention_days=a.alerts_retention_days,
+            ),
+        )
+
+    @property
+    def alert_service(self) -> AlertService:
+        a, api = self.settings.alerts, self.settings.api
+        policy = AlertPolicy(
+            allow_http=a.alerts_allow_http,
+            digest_hour=a.alerts_digest_hour,
+            public_url=a.alerts_public_url or f"http://{api.api_host}:{api.api_port}",
+            channels=tuple(self.alert_senders),  # type: ignore[arg-type]
+            reminder_days=tuple(a.alerts_reminder_days),
+        )
+        return self._once(
+            "alert_service",
+            lambda: AlertService(
+                self.alert_store,
+                lambda: self.record_service,
+                lambda: self.alert_detector,
+                self.alert_dispatcher,
+                self.unsubscribe_tokens,
+                policy,
+                lambda: catch_up(
+                    self.alert_store,
+                    self.alert_detector,
+                    self.index,
+                    self.ingestor.document_vectors,
+                ),
+                feedback=lambda: self.feedback_service,
+            ),
         )
 
     # -- services: what the transports use ------------------------------------------------
@@ -477,6 +623,7 @@ class Container:
                 self.gap_service,
                 catalogue=Catalogue.load(chat.chat_language),
                 store=StoredConversations(threads()),
+                alerts=self.alert_service if self.settings.alerts.alerts_enabled else None,
             ),
         )
 

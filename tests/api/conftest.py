@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from simatch.api.app import create_app
 from simatch.config import (
+    AlertSettings,
     ApiSettings,
     EmbeddingSettings,
     FeedbackSettings,
@@ -143,6 +144,7 @@ def make_api(tmp_path: Path, analyzer: TextAnalyzer) -> Iterator[ApiFactory]:
         index: dict[str, Any] | None = None,
         match: dict[str, Any] | None = None,
         ingest: dict[str, Any] | None = None,
+        alerts: dict[str, Any] | None = None,
         embedder: Embedder | None = None,
         calibration: Calibration | None = None,
         wrap_index: Callable[[VectorIndex], VectorIndex] | None = None,
@@ -167,6 +169,8 @@ def make_api(tmp_path: Path, analyzer: TextAnalyzer) -> Iterator[ApiFactory]:
                     **(sources or {}),
                 }
             ),
+            # No background alerts tick unless a test asks for one.
+            alerts=AlertSettings(**{"alerts_interval": 0, **(alerts or {})}),
         )
         index = wrap_index(build_index(settings.index)) if wrap_index else None
         box = Container(

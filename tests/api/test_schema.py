@@ -21,7 +21,9 @@ def operations(api: Api) -> dict[str, dict[str, Any]]:
 
 def test_security_is_declared_per_operation_as_configured(make_api: ApiFactory) -> None:
     open_ops = {"POST /v1/match", "GET /v1/records", "GET /v1/records/{kind}/{id}",
-                "POST /v1/feedback"}  # fmt: skip
+                "POST /v1/feedback", "POST /v1/needs", "POST /v1/subscriptions",
+                "GET /v1/subscriptions/{subscription_id}",
+                "DELETE /v1/subscriptions/{subscription_id}"}  # fmt: skip
     for config in ({}, {"require_key_for_match": True}):
         for label, op in operations(make_api(api=config)).items():
             if not label.split()[1].startswith("/v1/"):

@@ -22,6 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from simatch.config import (
+    AlertSettings,
     EmbeddingSettings,
     IndexSettings,
     Settings,
@@ -145,7 +146,10 @@ def mock_platforms() -> Iterator[MockPlatforms]:
 
 
 def chat_container(
-    data_dir: Path, slack: SlackSettings | None = None, teams: TeamsSettings | None = None
+    data_dir: Path,
+    slack: SlackSettings | None = None,
+    teams: TeamsSettings | None = None,
+    alerts: AlertSettings | None = None,
 ) -> Container:
     settings = Settings(
         index=IndexSettings(data_dir=data_dir),
@@ -153,6 +157,7 @@ def chat_container(
         text=TextSettings(),
         slack=slack,
         teams=teams,
+        alerts=alerts or AlertSettings(alerts_interval=0),
     )
     return fill(Container(settings, calibration=CALIBRATION))
 

@@ -10,6 +10,8 @@ exact for the settings in force; ``docs.py`` serves /docs without internet.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -55,6 +57,25 @@ def warm_up(container: Container) -> None:
         log.warning("warm-up incomplete (%s: %s); /readyz reports it", type(exc).__name__, exc)
 
 
+def run_alerts(container: Container) -> None:
+    """One alerts tick: check journalled records, deliver what is due. Logged, not raised."""
+    try:
+        report = container.alert_service.run()
+    except Exception as exc:
+        log.warning("alerts tick failed (%s: %s); tried again next tick", type(exc).__name__, exc)
+        return
+    if report.caught_up or (report.dispatch and (report.dispatch.sent or report.dispatch.failed)):
+        log.info("alerts: %d caught up; %s", report.caught_up, report.dispatch)
+
+
+async def alerts_loop(container: Container, interval: float) -> None:
+    """`simatch serve` delivers alerts in the background (SIMATCH_ALERTS_INTERVAL); the first
+    tick right after start, so that what a stopped server left in the outbox goes out."""
+    while True:
+        await anyio.to_thread.run_sync(run_alerts, container)
+        await asyncio.sleep(interval)
+
+
 def create_app(container: Container, warm: bool = True) -> FastAPI:
     settings = container.settings.api
     state = AppState(
@@ -79,7 +100,15 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
             # Background syncs on a schedule (one at a time, off the event loop).
             scheduler = await anyio.to_thread.run_sync(lambda: container.sync_scheduler)
             scheduler.start()
+        alerts = container.settings.alerts
+        task = None
+        if alerts.alerts_enabled and alerts.alerts_interval > 0:
+            task = asyncio.create_task(alerts_loop(container, alerts.alerts_interval))
         yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     app = FastAPI(
         title="simatch",

@@ -22,6 +22,7 @@ from simatch.api.metrics import Metrics
 from simatch.api.rate_limit import RateLimiter
 from simatch.config import ApiSettings
 from simatch.services import (
+    AlertService,
     AuditService,
     DashboardService,
     FeedbackService,
@@ -100,6 +101,7 @@ get_session_service = _service(lambda c: c.session_service)
 get_review_service = _service(lambda c: c.review_service)
 get_import_runs = _service(lambda c: c.import_runs)
 get_dashboard_service = _service(lambda c: c.dashboard_service)
+get_alert_service = _service(lambda c: c.alert_service)
 
 ApiSettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
@@ -118,3 +120,4 @@ SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
 DashboardServiceDep = Annotated[DashboardService, Depends(get_dashboard_service)]
 ImportRunsDep = Annotated[ImportRuns, Depends(get_import_runs)]
+AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]

@@ -33,10 +33,20 @@ CONFIGURED = "x-simatch-configured"
 SCHEME = bearer.scheme_name
 
 # The settings a schema bound may name with ``configured(...)``.
-SETTING_BOUNDS: dict[str, Callable[[Settings], int]] = {
+SETTING_BOUNDS: dict[str, Callable[[Settings], Any]] = {
     "match_max_limit": lambda s: s.match.match_max_limit,
     "max_text_chars": lambda s: s.match.max_text_chars,
+    "webhook_url_pattern": lambda s: webhook_url_pattern(s.alerts.alerts_allow_http),
+    # Channels a subscription can be made for over HTTP (Slack and Teams: in the chat).
+    "http_alert_channels": lambda s: ["webhook", *(["email"] if s.smtp.enabled else [])],
 }
+
+
+def webhook_url_pattern(allow_http: bool) -> str:
+    """What a webhook URL must look like: absolute, https (or http when allowed), a host."""
+    scheme = "https?" if allow_http else "https"
+    return rf"^{scheme}://[A-Za-z0-9._~-]+(:[0-9]{{1,5}})?(/[^ ]*)?$"
+
 
 HEADERS: dict[str, dict[str, Any]] = {
     REQUEST_ID_HEADER: {
@@ -63,6 +73,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "feedback", "description": "Whether an item of a match was useful."},
     {"name": "gaps", "description": "Questions nothing good was found for."},
     {"name": "keys", "description": "API keys (admin)."},
+    {"name": "alerts", "description": "Followed needs: alerts when something new matches."},
     {"name": "health", "description": "Probes and metrics; no key, no rate limit."},
 ]
 
@@ -186,9 +197,20 @@ def _resolve_bounds(node: Any, settings: Settings) -> None:
     if bounds:
         for keyword, setting in bounds.items():
             value = SETTING_BOUNDS[setting](settings)
+            if keyword == "oneOf":
+                _keep_branches(node, value)
+                continue
             targets = [node, *(b for k in ("anyOf", "oneOf") for b in node.get(k, []))]
             # Where the field has the bound (a branch of ``X | None``), else on the field.
             for target in [t for t in targets if keyword in t] or [node]:
                 target[keyword] = value
     for value in node.values():
         _resolve_bounds(value, settings)
+
+
+def _keep_branches(node: dict[str, Any], allowed: list[str]) -> None:
+    """A discriminated union with only the branches whose discriminator value is allowed."""
+    mapping: dict[str, str] = node["discriminator"]["mapping"]
+    kept = {value: ref for value, ref in mapping.items() if value in allowed}
+    node["discriminator"]["mapping"] = kept
+    node["oneOf"] = [branch for branch in node["oneOf"] if branch.get("$ref") in kept.values()]

@@ -173,7 +173,10 @@ class SlackBot:
         if not thread and not is_dm(channel):
             thread = message.get("ts") or container.get("message_ts")
         user = str((body.get("user") or {}).get("id", ""))
-        event = ActionEvent(PLATFORM, user, thread_key(channel, thread), *decoded)
+        reference = {"channel": channel, "thread_ts": str(thread or "")}
+        event = ActionEvent(
+            PLATFORM, user, thread_key(channel, thread), *decoded, reference=reference
+        )
         reply = await self._run(self.engine.act, event, "")
         if reply is None:
             return

@@ -10,6 +10,7 @@ route and the API are untouched.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import Callable
@@ -67,7 +68,14 @@ class SimatchAgent(ActivityHandler):  # type: ignore[misc]
         user = str((sender.aad_object_id or sender.id) if sender else "")
         decoded = decode_action(submitted_action(activity.value))
         if decoded is not None:
-            reply = await self._run(self.engine.act, ActionEvent(PLATFORM, user, key, *decoded))
+            tenant = (activity.conversation.tenant_id or "") if activity.conversation else ""
+            reference = {
+                "service_url": str(activity.service_url or ""),
+                "conversation_id": str(activity.conversation.id),
+                "tenant_id": str(tenant),
+            }
+            event = ActionEvent(PLATFORM, user, key, *decoded, reference=reference)
+            reply = await self._run(self.engine.act, event)
         else:
             text = activity.remove_recipient_mention() if activity.text else ""
             text = " ".join((text or "").split())
@@ -143,6 +151,23 @@ def mount(app: FastAPI, engine: Engine, settings: TeamsSettings, timeout: float 
     app.add_api_route(MESSAGES_PATH, teams_messages, methods=["POST"], include_in_schema=False)
 
 
+BOT_FRAMEWORK = "https://api.botframework.com"
+
+
+def proactive_token(settings: TeamsSettings) -> Callable[[], str | None]:
+    """A bearer token for messages the bot starts itself (alerts), from the app
+    registration; None in anonymous mode, where the local connector needs none."""
+    if not (settings.client_id and settings.client_secret is not None):
+        return lambda: None
+    auth = importlib.import_module(MSAL_MODULE).MsalAuth(auth_configuration(settings))
+
+    def token() -> str | None:
+        found = asyncio.run(auth.get_access_token(BOT_FRAMEWORK, [f"{BOT_FRAMEWORK}/.default"]))
+        return str(found) if found else None
+
+    return token
+
+
 def _anonymous_provider(config: AgentAuthConfiguration) -> AnonymousTokenProvider:
     return AnonymousTokenProvider()
 
@@ -157,4 +182,4 @@ class _MissingMsal(AnonymousTokenProvider):  # type: ignore[misc]
         raise RuntimeError(f"{MSAL_MODULE} is not installed: cannot get a token for Teams")
 
 
-__all__ = ["SimatchAgent", "mount", "to_activity"]
+__all__ = ["SimatchAgent", "mount", "proactive_token", "to_activity"]

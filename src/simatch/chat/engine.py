@@ -19,6 +19,7 @@ from simatch.chat.replies import ActionEvent, Button, Incoming, Reply
 from simatch.chat.state import Conversation, Conversations, ConversationStore, QueryState
 from simatch.domain.audit import Actor
 from simatch.domain.results import SECTIONS, Section
+from simatch.services.alerts import AlertService
 from simatch.services.feedback import FeedbackService
 from simatch.services.gaps import GapService
 from simatch.services.match import MatchService
@@ -42,6 +43,7 @@ class Engine:
         detect: Callable[[str], str] = detect_language,
         extra_regions: Iterable[str] = (),
         page_size: int = 3,
+        alerts: AlertService | None = None,
     ) -> None:
         self.feedback = feedback
         self.records = records  # needs saved with consent
@@ -51,6 +53,7 @@ class Engine:
         self.store: Conversations = store if store is not None else ConversationStore()
         self.detect = detect
         self.extra_regions = tuple(extra_regions)
+        self.alerts = alerts  # "tell me here when something new matches" (None: not offered)
 
     @property
     def matches(self) -> MatchService:
@@ -94,6 +97,8 @@ class Engine:
         conv = self.store.get(event.conversation)
         if event.action == "feedback":
             return self._feedback(conv, event)
+        if event.action == "follow" or event.action.startswith("alert_"):
+            return self._alert_action(conv, event)
         qs = conv.query(event.value.get("q")) if conv else None
         if conv is None or qs is None:
             return self._reply(conv, "info", "expired")
@@ -226,7 +231,37 @@ class Engine:
             return Reply("error", lang, self._t(lang, "error_save"))
         conv.end_consent()
         text = self._t(lang, "consent_saved", id=record.id, organisation=record.organisation)
-        return Reply("saved", lang, text)
+        if self.alerts is None or platform not in ("slack", "teams"):
+            return Reply("saved", lang, text)
+        # Alerts only on an explicit press, after saying what that stores.
+        follow = Button(self._t(lang, "follow_offer"), "follow", {"n": record.id}, "primary")
+        return Reply("saved", lang, text, notes=[self._t(lang, "follow_consent")], buttons=[follow])
+
+    def _alert_action(self, conv: Conversation | None, event: ActionEvent) -> Reply:
+        alerts = self.alerts
+        if alerts is None:
+            return self._reply(conv, "info", "expired")
+        try:
+            if event.action == "follow":
+                need_id = event.value.get("n", "")
+                alerts.follow_conversation(need_id, event.platform, event.reference)
+                lang = self._reply(conv, "info", "follow_started").language
+                need = self.records.get("need", need_id).get("title", need_id)
+                return Reply("info", lang, self._t(lang, "follow_started", need=need))
+            sub_id = event.value.get("s", "")
+            if event.action == "alert_stop":
+                outcome = alerts.stop_in_conversation(sub_id, event.reference)
+            else:
+                interested = event.action == "alert_interested"
+                outcome = alerts.react(
+                    sub_id, event.value.get("r", ""), interested, event.reference
+                )
+        except Exception:
+            log.exception("alert action %s failed", event.action)
+            return self._reply(conv, "error", "follow_failed", private=True)
+        lang = self.catalogue.language(outcome.language)
+        private = event.action != "alert_stop"  # a stop is for everyone in the thread to see
+        return Reply("info", lang, self._t(lang, outcome.key, **outcome.params), private=private)
 
     # -- helpers ----------------------------------------------------------------------------
 

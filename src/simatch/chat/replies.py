@@ -13,7 +13,17 @@ from typing import Any, Literal, get_args
 
 from simatch.domain.results import Section
 
-ActionName = Literal["feedback", "more", "save_need", "cancel", "show_anyway"]
+ActionName = Literal[
+    "feedback",
+    "more",
+    "save_need",
+    "cancel",
+    "show_anyway",
+    "follow",  # consent to alerts in this conversation for a saved need
+    "alert_interested",  # under an alert: 👍, 👎, stop
+    "alert_not_relevant",
+    "alert_stop",
+]
 ACTIONS: tuple[str, ...] = get_args(ActionName)
 ReplyKind = Literal[
     "answer",
@@ -51,6 +61,9 @@ class ActionEvent:
     conversation: str
     action: ActionName
     value: dict[str, str] = field(default_factory=dict)
+    # Where this conversation can be reached later (alerts): Slack {channel, thread_ts},
+    # Teams {service_url, conversation_id, tenant_id}. Only stored if the person follows a need.
+    reference: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

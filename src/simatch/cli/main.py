@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from simatch.cli.alerts import register as register_alerts_commands
 from simatch.cli.eval import register as register_eval_command
 from simatch.cli.render import print_report, print_result
 from simatch.cli.server import register as register_server_commands
@@ -28,6 +29,7 @@ register_server_commands(app)  # serve, keys (simatch.cli.server)
 register_eval_command(app)  # eval (simatch.cli.eval)
 register_staff_commands(app)  # duplicates, gaps (simatch.cli.staff)
 register_sources_commands(app)  # sources sync|status|profile (simatch.cli.sources)
+register_alerts_commands(app)  # alerts run, alerts status (simatch.cli.alerts)
 
 
 def _progress() -> Progress:

@@ -20,7 +20,7 @@ and funders, ``explain`` writes the items and their reasons.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -43,7 +43,7 @@ from simatch.domain.ports import (
     VectorIndex,
 )
 from simatch.domain.query import DEFAULT_LIMIT, Query
-from simatch.domain.results import Confidence, MatchResult, QueryInfo
+from simatch.domain.results import Confidence, MatchItem, MatchResult, QueryInfo, Section
 from simatch.domain.sections import OpenCall, funder_entries, is_actor, peer_groups
 from simatch.errors import InvalidInput, TextTooLong
 
@@ -73,6 +73,23 @@ class MatchTuning:
             lexical_weight=self.lexical_weight,
             boosts=boosts,
         )
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A question embedded and analysed once, to be ranked against again and again (a
+    followed need, checked against every import: ``Matcher.reverse``)."""
+
+    query: Query
+    detected: str
+    vector: Vector  # the model's own (feedback boosts compare these)
+    search_vector: Vector  # centred as the index stores records
+    terms: QueryTerms
+
+
+def section_of(kind: str) -> Section:
+    """The section a record of this kind is shown in."""
+    return {"innovation": "solutions", "call": "funders"}.get(kind, "peers")  # type: ignore[return-value]
 
 
 class Matcher:
@@ -194,6 +211,80 @@ class Matcher:
         limit = limit or self.tuning.candidates
         return self._retrieve(vector, terms, [flt], limit, {}, tuple(channels))[0]
 
+    def query_texts(self, queries: Sequence[Query]) -> list[str]:
+        """The texts ``prepare`` embeds (checked and cleaned as a match cleans them)."""
+        return [self._check(q) for q in queries]
+
+    def prepare(
+        self, queries: Sequence[Query], vectors: Sequence[Vector] | None = None
+    ) -> list[PreparedQuery]:
+        """Embed and analyse questions in one batch (for ``reverse``); ``vectors``: their
+        query embeddings when already known (a cache), in order."""
+        texts = self.query_texts(queries)
+        if not texts:
+            return []
+        detected = [self.analyzer.detect_language(t) for t in texts]
+        if vectors is None:
+            vectors = list(self.embedder.embed_queries(texts))
+        return [
+            PreparedQuery(
+                query=q,
+                detected=lang,
+                vector=vector,
+                search_vector=self._search_vector(vector, lang),
+                terms=self.analyzer.analyse_query(text, lang),
+            )
+            for q, text, lang, vector in zip(queries, texts, detected, vectors, strict=True)
+        ]
+
+    def reverse(
+        self, prepared: PreparedQuery, keys: Collection[str], top: int
+    ) -> list[tuple[Section, MatchItem]]:
+        """Matching the other way round: which of the records ``keys`` would a match for
+        ``prepared`` show among the first ``top`` items of their section, and how would it
+        grade and explain them. Same retrieval, fusion, feedback and confidence as ``match``
+        (closed calls never); an item less similar than the calibrated floor is weak, as a
+        whole result would be. Peers are the records themselves (a need, an actor), not
+        grouped by organisation: an alert is about one new record."""
+        wanted = set(keys)
+        query = prepared.query
+        today = query.today or self._today()
+        base = SearchFilter(
+            regions=with_national(query.regions),
+            target_groups=tuple(normalise_name(t) for t in query.target_groups),
+        )
+        kinds = {key.split(":", 1)[0] for key in wanted}
+        filters = []
+        if kinds - {"call"}:
+            filters.append(replace(base, kinds=("innovation", "need", "actor")))
+        if "call" in kinds:
+            filters.append(replace(base, kinds=("call",), open_on=today))
+        if not filters:
+            return []
+        boosts = self.feedback.boosts(prepared.vector) if self.feedback else {}
+        pools = self._retrieve(
+            prepared.search_vector, prepared.terms, filters, self.tuning.candidates, boosts
+        )
+        shown: list[Scored] = []
+        for pool in pools:
+            rank: dict[Section, int] = {}
+            for cand in pool:
+                section = section_of(cand.payload["kind"])
+                rank[section] = rank.get(section, 0) + 1
+                if rank[section] <= top and cand.key in wanted:
+                    shown.append(cand)
+        self._hydrate(shown)
+
+        def grade(cand: Scored) -> Confidence:
+            if self.calibration is not None and self.calibration.nothing_fits(cand.similarity):
+                return "weak"
+            return self._confidence(cand)
+
+        explain = Explainer(query_term_weights(prepared.terms), query, today, grade)
+        return [
+            (section_of(c.payload["kind"]), explain.item(c)) for c in shown if "record" in c.payload
+        ]
+
     # -- retrieval --------------------------------------------------------------------------
 
     def _check(self, query: Query) -> str:
@@ -302,4 +393,4 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-__all__ = ["CHANNELS", "Channel", "MatchTuning", "Matcher", "Scored"]
+__all__ = ["CHANNELS", "Channel", "MatchTuning", "Matcher", "PreparedQuery", "Scored", "section_of"]

@@ -44,6 +44,19 @@ class DuplicateSink(Protocol):
         ...
 
 
+class IndexListener(Protocol):
+    """Told around each write to the index (alerts: a journal before, reverse matching after;
+    ``simatch.alerts.hook``). Between the two calls the records are in the index."""
+
+    def before_index(self, records: Sequence[BaseRecord], hashes: dict[str, str]) -> object:
+        """Returns a token handed back to ``after_index``."""
+        ...
+
+    def after_index(
+        self, records: Sequence[BaseRecord], vectors: Sequence[Vector], token: object
+    ) -> None: ...
+
+
 class Ingestor:
     def __init__(
         self,
@@ -54,6 +67,7 @@ class Ingestor:
         settings: IngestSettings | None = None,
         centring: LanguageCentring | None = None,
         duplicates: DuplicateSink | None = None,
+        listener: IndexListener | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
@@ -62,6 +76,7 @@ class Ingestor:
         self.settings = settings or IngestSettings()
         self.centring = centring  # records are stored centred per language (domain.centring)
         self.duplicates = duplicates
+        self.listener = listener
 
     # -- validation -------------------------------------------------------------------------
 
@@ -148,16 +163,15 @@ class Ingestor:
         for record in changed:
             if record.language is None:
                 record.language = self.analyzer.detect_language(record.search_text())  # type: ignore[assignment]
-        texts = [r.search_text() for r in changed]
-        vectors = self._embed(texts, report)
-        if self.centring is not None:
-            languages = [r.language or "fi" for r in changed]
-            vectors = list(self.centring.centre_documents(np.stack(vectors), languages))
+        vectors = self._vectors(changed, report)
         docs = [
             self._document(record, hashes[record.key], vector)
             for record, vector in zip(changed, vectors, strict=True)
         ]
+        token = self.listener.before_index(changed, hashes) if self.listener else None
         self.index.upsert(docs)
+        if self.listener is not None:
+            self.listener.after_index(changed, vectors, token)
         for record in changed:
             if record.key in stored:
                 report.updated += 1
@@ -170,6 +184,18 @@ class Ingestor:
             report.duplicates.extend(flags)
             if self.duplicates is not None:
                 self.duplicates.replace([r.key for r in changed], flags)
+
+    def document_vectors(self, records: Sequence[BaseRecord]) -> list[Vector]:
+        """The dense vectors of records as the index stores them (embedded through the cache,
+        so records indexed before cost a lookup)."""
+        return self._vectors(records, IngestReport())
+
+    def _vectors(self, records: Sequence[BaseRecord], report: IngestReport) -> list[Vector]:
+        vectors = self._embed([r.search_text() for r in records], report)
+        if self.centring is not None:
+            languages = [r.language or "fi" for r in records]
+            vectors = list(self.centring.centre_documents(np.stack(vectors), languages))
+        return vectors
 
     def _embed(self, texts: list[str], report: IngestReport) -> list[Vector]:
         model = self.embedder.model_id

@@ -1,6 +1,7 @@
 """The use cases, one module per concern: the only door the transports (API, CLI, chat) use.
 ``simatch.wiring.Container`` builds them; each takes the ports it needs, never an adapter."""
 
+from simatch.services.alerts import AlertPolicy, AlertService, RunReport
 from simatch.services.audit import AuditPage, AuditService
 from simatch.services.dashboard import DashboardService
 from simatch.services.duplicates import DuplicateService
@@ -21,6 +22,8 @@ from simatch.services.state import StateMigrationService
 from simatch.services.sync_schedule import SyncScheduler
 
 __all__ = [
+    "AlertPolicy",
+    "AlertService",
     "AuditPage",
     "AuditService",
     "DashboardService",
@@ -44,6 +47,7 @@ __all__ = [
     "RecordSearch",
     "RecordService",
     "ReviewService",
+    "RunReport",
     "SessionService",
     "SourceStatus",
     "StateMigrationService",

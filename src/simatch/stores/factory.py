@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simatch.config import FeedbackSettings, IndexSettings, StateSettings
+from simatch.domain.alerts import AlertStore
 from simatch.domain.audit import AuditLog
 from simatch.domain.reviews import ReviewLog
 from simatch.domain.sessions import SessionStore
@@ -216,3 +217,15 @@ def open_review_log(backend: StateBackend) -> ReviewLog:
     from simatch.stores.sqlite.reviews import FILE_NAME, SqliteReviewLog
 
     return SqliteReviewLog(backend.data_dir / FILE_NAME)
+
+
+def open_alert_store(backend: StateBackend) -> AlertStore:
+    """Subscriptions, detection journal, alert history and outbox, in one store so that
+    detection writes its decision in one transaction."""
+    if backend.database is not None:
+        from simatch.stores.postgres.alerts import PgAlertStore
+
+        return PgAlertStore(backend.database)
+    from simatch.stores.sqlite.alerts import FILE_NAME, SqliteAlertStore
+
+    return SqliteAlertStore(backend.data_dir / FILE_NAME)

@@ -1,7 +1,19 @@
 """The API's routes, one module per resource; each takes the narrow service it needs from
 ``simatch.api.deps`` and only translates HTTP to a service call and back."""
 
-from simatch.api.routes import audit, feedback, gaps, health, imports, keys, match, records, sources
+from simatch.api.routes import (
+    alerts,
+    audit,
+    feedback,
+    gaps,
+    health,
+    imports,
+    keys,
+    match,
+    records,
+    sources,
+)
 
 ROUTERS = (match.router, records.router, imports.router, feedback.router, gaps.router,
-           sources.router, keys.router, audit.router, health.router)  # fmt: skip
+           sources.router, keys.router, audit.router, alerts.router, alerts.links,
+           health.router)  # fmt: skip

@@ -4,6 +4,7 @@ A new store adds its ``MIGRATIONS`` here (docs/stores.md)."""
 from __future__ import annotations
 
 from simatch.stores.postgres import (
+    alerts,
     audit,
     conversations,
     duplicates,
@@ -30,4 +31,5 @@ ALL: tuple[Migrations, ...] = (
     audit.MIGRATIONS,
     sessions.MIGRATIONS,
     reviews.MIGRATIONS,
+    alerts.MIGRATIONS,
 )

@@ -1,0 +1,318 @@
+"""Alerts: what detection adds to an import, and how fast the webhook sender delivers.
+
+    flock /tmp/simatch-cpu.lock .venv/bin/python benchmarks/bench_alerts.py [--quick]
+
+1. Detection. An index with N followed needs (N = 1,000 and 10,000 need records, each with a
+   webhook subscription) and an import of 1,000 new calls, with alerts off and on, alternated
+   (the best round of each counts; each round imports calls with new ids, so every call is
+   new, while their texts come from the embedding cache so that rounds compare the index and
+   detection work alone). The first, cold import (the calls embedded by the model) is reported
+   too: that is what an import of new calls costs in practice. Preparing the followed needs
+   (their question vectors, once per process) is reported on its own.
+2. Delivery. Deliveries in the outbox sent by the dispatcher to a local receiver that checks
+   each signature, against the same bodies POSTed in a plain loop with the same HTTP client.
+
+Synthetic texts (Finnish and English, about 15-30 words), written here from a few templates,
+so that calls and needs share topics the way real ones do; the real model and index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from simatch.alerts.senders.webhook import WebhookSender, webhook_body
+from simatch.alerts.signing import SIGNATURE_HEADER, verify
+from simatch.config import AlertSettings, IndexSettings, IngestEnvSettings, Settings
+from simatch.domain.alerts import AlertItem, Found, Subscription
+from simatch.ingest.readers import RawRow
+from simatch.wiring import Container
+
+TOPICS_FI = [
+    ("nuorten yksinäisyys", "nuoret", "kohtaamispaikat ja harrastukset"),
+    ("ikäihmisten kotona asuminen", "ikäihmiset", "kotihoito ja naapuriapu"),
+    ("omaishoitajien jaksaminen", "omaishoitajat", "vertaistuki ja lomat"),
+    ("maahanmuuttajien työllistyminen", "maahanmuuttajat", "kielikoulutus ja työkokeilut"),
+    ("lasten lukutaito", "lapset", "kirjastot ja lukemisen ilo"),
+    ("mielenterveyden tukeminen", "työikäiset", "matalan kynnyksen palvelut"),
+    ("ruoka-avun saatavuus", "pienituloiset", "ruokajakelu ja hävikkiruoka"),
+    ("päihteiden käytön ehkäisy", "nuoret aikuiset", "etsivä työ"),
+    ("syrjäkylien liikkuminen", "maaseudun asukkaat", "kutsuliikenne ja kimppakyydit"),
+    ("energiaköyhyys", "kotitaloudet", "energianeuvonta ja korjaukset"),
+    ("koulupudokkuus", "yläkouluikäiset", "oppimisen tuki ja mentorit"),
+    ("asunnottomuus", "asunnottomat", "asunto ensin -malli"),
+]
+TOPICS_EN = [
+    ("loneliness of young people", "young people", "meeting places and hobbies"),
+    ("older people living at home", "older people", "home care and neighbour help"),
+    ("wellbeing of family carers", "family carers", "peer support and respite"),
+    ("employment of immigrants", "immigrants", "language training and work trials"),
+    ("digital skills", "older adults", "libraries and volunteer tutors"),
+    ("food insecurity", "low-income families", "food banks and surplus food"),
+]
+PLACES = ["pienessä kunnassa", "kaupungin lähiössä", "maaseudulla", "saaristossa", "kylässä"]
+PLACES_EN = ["in a small town", "in the suburbs", "in rural areas", "on the islands"]
+FUNDERS = ["STEA", "Opetushallitus", "ELY-keskus", "Kulttuurirahasto", "Leader", "ESR+"]
+
+
+def need_rows(count: int, rng: random.Random) -> list[dict[str, Any]]:
+    rows = []
+    for n in range(count):
+        if rng.random() < 0.8:
+            topic, group, _ = rng.choice(TOPICS_FI)
+            place = rng.choice(PLACES)
+            title = f"{topic.capitalize()} {place}"
+            text = (
+                f"Meillä {place} {group} tarvitsevat apua: {topic} on kasvava ongelma, eikä "
+                f"nykyisiä palveluja ole riittävästi. Etsimme toimivia malleja ja kumppaneita."
+            )
+            lang = "fi"
+        else:
+            topic, group, _ = rng.choice(TOPICS_EN)
+            place = rng.choice(PLACES_EN)
+            title = f"{topic.capitalize()} {place}"
+            text = f"{group.capitalize()} {place} need support: {topic} is a growing problem."
+            lang = "en"
+        rows.append(
+            {"kind": "need", "id": f"bn-{n}", "title": title, "description": text,
+             "organisation": f"Org {n % 997}", "language": lang}
+        )  # fmt: skip
+    return rows
+
+
+def call_rows(count: int, rng: random.Random, suffix: str = "") -> list[dict[str, Any]]:
+    deadline = (date.today() + timedelta(days=90)).isoformat()
+    rows = []
+    for n in range(count):
+        r = random.Random(n)  # the same texts in every round: the cache serves them
+        topic, group, means = r.choice(TOPICS_FI)
+        place = r.choice(PLACES)
+        rows.append(
+            {"kind": "call", "id": f"bc-{n}{suffix}", "funder": r.choice(FUNDERS),
+             "title": f"Avustushaku {n}: {topic}",
+             "description": f"Rahoitusta hankkeille, jotka edistävät teemaa {topic} {place}. "
+             f"Kohderyhmänä {group}; keinoina esimerkiksi {means}. Haku numero {n}.",
+             "deadline": deadline, "language": "fi"}
+        )  # fmt: skip
+    rng.shuffle(rows)
+    return rows
+
+
+def rows_of(records: list[dict[str, Any]]) -> list[RawRow]:
+    return [RawRow("bench", n, r) for n, r in enumerate(records, start=1)]
+
+
+SHARED: dict[str, Any] = {}  # the model and the text analyzer, loaded once for every round
+
+
+def container(data_dir: Path, alerts: bool) -> Container:
+    settings = Settings(
+        index=IndexSettings(data_dir=data_dir),
+        ingest=IngestEnvSettings(optimize_after=10**9),
+        alerts=AlertSettings(alerts_enabled=alerts, alerts_interval=0),
+    )
+    box = Container(settings, **SHARED)
+    if not SHARED:
+        SHARED.update(embedder=box.embedder, analyzer=box.analyzer)
+        box.embedder.load()
+        box.analyzer.analyse_query("nuoret ja yksinäisyys", "fi")
+        box.analyzer.analyse_query("young people", "en")
+    return box
+
+
+def follow_all(box: Container, count: int) -> None:
+    now = datetime.now(UTC)
+    for n in range(count):
+        box.alert_store.add_subscription(
+            Subscription(
+                id=f"{n:020x}", need_key=f"need:bn-{n}", channel="webhook",
+                frequency="immediate", target={"url": "https://example.org/h"},
+                secret="s" * 64, language="fi", owner=None, created=now,
+            ),
+            None,
+        )  # fmt: skip
+
+
+def detection(needs: int, calls: int, rounds: int, cache: Path) -> dict[str, Any]:
+    rng = random.Random(needs)
+    work = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
+    try:
+        data = work / "data"
+        data.mkdir()
+        if cache.exists():
+            shutil.copy(cache, data / "embedding-cache.sqlite")
+        box = container(data, alerts=True)
+        started = time.perf_counter()
+        box.ingestor.ingest(rows_of(need_rows(needs, rng)))
+        index_needs = time.perf_counter() - started
+        box.index.optimize()
+        follow_all(box, needs)
+        started = time.perf_counter()
+        box.alert_detector.needs.current()
+        prepare = time.perf_counter() - started
+        # Keep the needs' vectors for the next run; the calls' are embedded cold below.
+        shutil.copy(data / "embedding-cache.sqlite", cache)
+        cold = time.perf_counter()
+        report = box.ingestor.ingest(rows_of(call_rows(calls, rng, "-cold")))
+        cold_import = time.perf_counter() - cold
+        box.record_service.delete_ids([f"call:bc-{n}-cold" for n in range(calls)])
+        off_box = container(data, alerts=False)  # same files; opened after `box` closes
+        box.close()
+
+        timings: dict[bool, list[float]] = {False: [], True: []}
+        items = 0
+        for r in range(rounds):
+            for alerts in (False, True) if r % 2 == 0 else (True, False):
+                b = container(data, alerts) if alerts else off_box
+                b.index.count()  # opened before the clock starts
+                if alerts:
+                    b.alert_detector.needs.current()  # prepared once per process
+                suffix = f"-r{r}{'a' if alerts else 'o'}"
+                before = b.alert_store.counts().pending if alerts else 0
+                t = time.perf_counter()
+                b.ingestor.ingest(rows_of(call_rows(calls, rng, suffix)))
+                timings[alerts].append(time.perf_counter() - t)
+                if alerts:
+                    items = max(items, b.alert_store.counts().pending - before)
+                b.record_service.delete_ids([f"call:bc-{n}{suffix}" for n in range(calls)])
+                b.close()
+                off_box = container(data, alerts=False)
+        off_box.close()
+        off, on = min(timings[False]), min(timings[True])
+        return {
+            "needs": needs,
+            "calls": calls,
+            "index_needs_s": index_needs,
+            "prepare_needs_s": prepare,
+            "cold_import_s": cold_import,
+            "cold_embedded": report.embedded,
+            "warm_off_s": off,
+            "warm_on_s": on,
+            "detect_s": on - off,
+            "per_record_ms": (on - off) / calls * 1000,
+            "of_cold_import": (on - off) / cold_import,
+            "of_warm_import": (on - off) / off,
+            "deliveries": items,
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    secret = "s" * 64
+    bad = 0
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if not verify(self.secret, raw, self.headers.get(SIGNATURE_HEADER)):
+            _Receiver.bad += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def delivery(count: int) -> dict[str, Any]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    work = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
+    try:
+        box = container(work / "data", alerts=True)
+        now = datetime.now(UTC)
+        sub = Subscription(
+            id="0" * 20, need_key="need:x", channel="webhook", frequency="immediate",
+            target={"url": url}, secret=_Receiver.secret, language="fi", owner=None, created=now,
+        )  # fmt: skip
+        box.alert_store.add_subscription(sub, None)
+        item = AlertItem(
+            key="call:c", id="c", kind="call", section="funders", title="Avustushaku",
+            score=0.9, confidence="possible", why={"passage": "x" * 200, "terms": ["nuori"]},
+            deadline="2027-01-31",
+        )  # fmt: skip
+        for n in range(count):
+            found = Found("need:x", (AlertItem(**{**item.__dict__, "key": f"call:c{n}"}),))
+            box.alert_store.record_detection([found], [], now)
+        t = time.perf_counter()
+        report = box.alert_dispatcher.run()
+        product = time.perf_counter() - t
+        bad = _Receiver.bad
+        deliveries = box.alert_store.deliveries("sent", 1)
+        sender = WebhookSender()
+        body = webhook_body(sub, deliveries[0], "https://example.org/u")
+        client = httpx.Client()
+        t = time.perf_counter()
+        for _ in range(count):
+            client.post(url, content=body, headers={"Content-Type": "application/json"})
+        raw = time.perf_counter() - t
+        sender.close()
+        client.close()
+        box.close()
+        return {
+            "deliveries": count,
+            "sent": report.sent,
+            "bad_signatures": bad,
+            "product_per_s": count / product,
+            "raw_post_per_s": count / raw,
+        }
+    finally:
+        server.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--needs", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--deliveries", type=int, default=1000)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/bench-alerts-cache.sqlite"))
+    parser.add_argument("--quick", action="store_true", help="100 needs, 100 calls, 1 round")
+    args = parser.parse_args()
+    if args.quick:
+        args.needs, args.calls, args.rounds, args.deliveries = [100], 100, 1, 100
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    print(f"commit {commit}, {platform.processor() or platform.machine()}, {date.today()}")
+    results = {"detection": [], "delivery": None}  # type: dict[str, Any]
+    for needs in args.needs:
+        found = detection(needs, args.calls, args.rounds, args.cache)
+        results["detection"].append(found)
+        print(json.dumps(found), flush=True)
+    results["delivery"] = delivery(args.deliveries)
+    print(json.dumps(results["delivery"]), flush=True)
+    print(
+        "\n| followed needs | calls imported | cold import s | warm import s, alerts off | "
+        "on | detection ms/record | of cold import | of warm import | deliveries |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for d in results["detection"]:
+        print(
+            f"| {d['needs']:,} | {d['calls']:,} | {d['cold_import_s']:.1f} | "
+            f"{d['warm_off_s']:.2f} | {d['warm_on_s']:.2f} | {d['per_record_ms']:.2f} | "
+            f"{d['of_cold_import']:.1%} | {d['of_warm_import']:.1%} | {d['deliveries']} |"
+        )
+    d = results["delivery"]
+    print(f"\nwebhook: {d['product_per_s']:.0f} deliveries/s through the outbox "
+          f"({d['sent']} sent, {d['bad_signatures']} bad signatures); plain POST loop "
+          f"{d['raw_post_per_s']:.0f}/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Reverse matching on import, with the real model and calibration: a matching call alerts,
+an unrelated one does not, a re-import sends nothing, and records journalled while
+detection could not run are checked later."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from simatch.wiring import Container
+from tests.alerts.conftest import (
+    MATCHING_CALL,
+    NEED,
+    UNRELATED_CALL,
+    BoxFactory,
+    follow,
+    rows,
+)
+from tests.alerts.receiver import Receiver
+
+
+def test_a_matching_call_alerts_an_unrelated_one_does_not_and_a_reimport_sends_nothing(
+    make_box: BoxFactory, receiver: Receiver
+) -> None:
+    box = make_box()
+    sub_id = follow(box, receiver)
+    assert box.alert_service.run().dispatch.sent == 0  # type: ignore[union-attr]
+
+    box.ingestor.ingest(rows(UNRELATED_CALL))
+    box.alert_service.run()
+    assert receiver.requests == []
+
+    box.ingestor.ingest(rows(MATCHING_CALL))
+    report = box.alert_service.run()
+    assert report.dispatch is not None and report.dispatch.sent == 1
+    assert receiver.bad_signatures == 0
+    (body,) = receiver.accepted.values()
+    assert body["subscription_id"] == sub_id
+    assert body["need_id"].startswith("api-")
+    (item,) = body["items"]
+    assert item["id"] == MATCHING_CALL["id"] and item["kind"] == "call"
+    assert item["deadline"] == MATCHING_CALL["deadline"]
+    assert item["confidence"] in ("strong", "possible")
+    assert 0 < item["score"] <= 1
+    assert "yksinäinen" in item["why"]["terms"]
+    assert body["unsubscribe_url"].startswith("http://127.0.0.1:8000/alerts/unsubscribe/")
+
+    # The same call again, and the same call changed: the need knows it already.
+    box.ingestor.ingest(rows(MATCHING_CALL))
+    box.ingestor.ingest(rows({**MATCHING_CALL, "budget": "100 000 €"}))
+    box.alert_service.run()
+    assert len(receiver.requests) == 1
+
+
+def test_closed_calls_and_needs_of_the_same_organisation_never_alert(
+    make_box: BoxFactory, receiver: Receiver
+) -> None:
+    box = make_box()
+    follow(box, receiver)
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    own_need = {
+        "kind": "need", "id": "n-own", "title": "Nuorten yksinäisyys kunnassamme",
+        "description": NEED["description"], "organisation": "Pikkukunta", "language": "fi",
+    }  # fmt: skip
+    box.ingestor.ingest(rows({**MATCHING_CALL, "deadline": yesterday}, own_need))
+    box.alert_service.run()
+    assert receiver.requests == []
+
+
+def test_a_need_that_changes_is_matched_with_its_new_text(
+    make_box: BoxFactory, receiver: Receiver
+) -> None:
+    box = make_box()
+    follow(box, receiver)
+    need = box.alert_service.store.followed_needs()[0]
+    need_id = need.split(":", 1)[1]
+    # Now about roads: a call on roads matches it, and the loneliness call would not.
+    box.record_service.put(
+        "need",
+        need_id,
+        {"title": "Huonokuntoiset yksityistiet", "description": "Kylän yksityistiet ja sillat "
+         "ovat huonossa kunnossa eikä tiekunnalla ole rahaa korjata niitä.", "language": "fi"},
+    )  # fmt: skip
+    box.ingestor.ingest(rows(UNRELATED_CALL))
+    box.alert_service.run()
+    assert [i["id"] for i in receiver.items()] == [UNRELATED_CALL["id"]]
+
+
+def test_records_indexed_while_detection_failed_are_checked_by_catch_up(
+    make_box: BoxFactory, receiver: Receiver
+) -> None:
+    box = make_box()
+    follow(box, receiver)
+
+    def broken() -> None:
+        raise RuntimeError("detection is down")
+
+    hook = box.alert_hook
+    working = hook._detector
+    hook._detector = broken  # type: ignore[assignment]
+    report = box.ingestor.ingest(rows(MATCHING_CALL))
+    assert report.added == 1  # the import itself is not affected
+    assert box.alert_store.counts().journal_pending == 1
+    box.alert_service.run(catch_up=False)
+    assert receiver.requests == []
+
+    hook._detector = working
+    assert box.alert_service.run().caught_up == 1
+    assert [i["id"] for i in receiver.items()] == [MATCHING_CALL["id"]]
+    assert box.alert_store.counts().journal_pending == 0
+
+
+def test_journal_entries_of_records_never_indexed_are_dropped(
+    make_box: BoxFactory, receiver: Receiver
+) -> None:
+    box: Container = make_box()
+    follow(box, receiver)
+    # A process killed after the journal was written and before the upsert.
+    box.alert_store.journal_add([("call:never-indexed", "0" * 64)])
+    assert box.alert_service.run().caught_up == 0
+    assert box.alert_store.counts().journal_pending == 0
