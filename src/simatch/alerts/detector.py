@@ -39,7 +39,6 @@ from simatch.domain.stores import EmbeddingCache
 
 log = logging.getLogger(__name__)
 
-_ORDER: dict[str, int] = {"weak": 0, "possible": 1, "strong": 2}
 # The largest feedback boost a fused score can get (FeedbackSettings caps it at 1.0).
 _MAX_SCORE = 2.0
 
@@ -245,10 +244,14 @@ class Detector:
         if not by_need:
             return []
         book = {n.key: n for n in needs}
-        wanted = _ORDER[self.settings.min_confidence]
+        order = list(by_need)
+        shown_all = self.matcher.reverse_many(
+            [(book[k].prepared, by_need[k]) for k in order],
+            self.settings.top,
+            least=self.settings.min_confidence,
+        )
         found: list[Found] = []
-        for need_key, keys in by_need.items():
-            shown = self.matcher.reverse(book[need_key].prepared, keys, self.settings.top)
+        for need_key, shown in zip(order, shown_all, strict=True):
             items = tuple(
                 AlertItem(
                     key=f"{item.kind}:{item.id}",
@@ -264,7 +267,6 @@ class Detector:
                     funder=item.funder,
                 )
                 for section, item in shown
-                if _ORDER[item.confidence] >= wanted
             )
             if items:
                 found.append(Found(need_key, items))

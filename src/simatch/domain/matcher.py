@@ -246,44 +246,78 @@ class Matcher:
         (closed calls never); an item less similar than the calibrated floor is weak, as a
         whole result would be. Peers are the records themselves (a need, an actor), not
         grouped by organisation: an alert is about one new record."""
-        wanted = set(keys)
-        query = prepared.query
-        today = query.today or self._today()
-        base = SearchFilter(
-            regions=with_national(query.regions),
-            target_groups=tuple(normalise_name(t) for t in query.target_groups),
-        )
-        kinds = {key.split(":", 1)[0] for key in wanted}
-        filters = []
-        if kinds - {"call"}:
-            filters.append(replace(base, kinds=("innovation", "need", "actor")))
-        if "call" in kinds:
-            filters.append(replace(base, kinds=("call",), open_on=today))
-        if not filters:
-            return []
-        boosts = self.feedback.boosts(prepared.vector) if self.feedback else {}
-        pools = self._retrieve(
-            prepared.search_vector, prepared.terms, filters, self.tuning.candidates, boosts
-        )
-        shown: list[Scored] = []
-        for pool in pools:
-            rank: dict[Section, int] = {}
-            for cand in pool:
-                section = section_of(cand.payload["kind"])
-                rank[section] = rank.get(section, 0) + 1
-                if rank[section] <= top and cand.key in wanted:
-                    shown.append(cand)
-        self._hydrate(shown)
+        return self.reverse_many([(prepared, keys)], top)[0]
+
+    def reverse_many(
+        self,
+        requests: Sequence[tuple[PreparedQuery, Collection[str]]],
+        top: int,
+        least: Confidence = "weak",
+    ) -> list[list[tuple[Section, MatchItem]]]:
+        """``reverse`` for many questions, with every search in one batch to the engine and
+        the shown records read in one go; items graded below ``least`` are left out."""
+        searches: list[Search] = []
+        plans: list[tuple[int, int, dict[str, float]]] = []  # first search, pools, boosts
+        for prepared, keys in requests:
+            filters = self._reverse_filters(prepared.query, keys)
+            boosts = self.feedback.boosts(prepared.vector) if self.feedback else {}
+            plans.append((len(searches), len(filters), boosts))
+            for flt in filters:
+                searches.append(Search(prepared.search_vector, flt, self.tuning.candidates))
+                searches.append(Search(prepared.terms.sparse, flt, self.tuning.candidates))
+        found = self.index.search_batch(searches) if searches else []
 
         def grade(cand: Scored) -> Confidence:
             if self.calibration is not None and self.calibration.nothing_fits(cand.similarity):
                 return "weak"
             return self._confidence(cand)
 
-        explain = Explainer(query_term_weights(prepared.terms), query, today, grade)
-        return [
-            (section_of(c.payload["kind"]), explain.item(c)) for c in shown if "record" in c.payload
-        ]
+        chosen: list[list[Scored]] = []
+        for (_, keys), (first, pools, boosts) in zip(requests, plans, strict=True):
+            wanted = set(keys)
+            shown: list[Scored] = []
+            for n in range(pools):
+                dense, lexical = found[first + 2 * n], found[first + 2 * n + 1]
+                rank: dict[Section, int] = {}
+                for cand in self.tuning.fuse(dense, lexical, boosts):
+                    section = section_of(cand.payload["kind"])
+                    rank[section] = rank.get(section, 0) + 1
+                    if (
+                        rank[section] <= top
+                        and cand.key in wanted
+                        and _CONFIDENCE_ORDER[grade(cand)] >= _CONFIDENCE_ORDER[least]
+                    ):
+                        shown.append(cand)
+            chosen.append(shown)
+        self._hydrate(c for shown in chosen for c in shown)
+        results = []
+        for (prepared, _), shown in zip(requests, chosen, strict=True):
+            query = prepared.query
+            today = query.today or self._today()
+            explain = Explainer(query_term_weights(prepared.terms), query, today, grade)
+            results.append(
+                [
+                    (section_of(c.payload["kind"]), explain.item(c))
+                    for c in shown
+                    if "record" in c.payload
+                ]
+            )
+        return results
+
+    def _reverse_filters(self, query: Query, keys: Collection[str]) -> list[SearchFilter]:
+        """The pools a match of ``query`` would rank these records in (closed calls never)."""
+        today = query.today or self._today()
+        base = SearchFilter(
+            regions=with_national(query.regions),
+            target_groups=tuple(normalise_name(t) for t in query.target_groups),
+        )
+        kinds = {key.split(":", 1)[0] for key in keys}
+        filters = []
+        if kinds - {"call"}:
+            filters.append(replace(base, kinds=("innovation", "need", "actor")))
+        if "call" in kinds:
+            filters.append(replace(base, kinds=("call",), open_on=today))
+        return filters
 
     # -- retrieval --------------------------------------------------------------------------
 

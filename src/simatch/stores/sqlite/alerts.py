@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS journal (
 CREATE TABLE IF NOT EXISTS seen (
   need_key TEXT NOT NULL, record_key TEXT NOT NULL, at REAL NOT NULL, how TEXT NOT NULL,
   PRIMARY KEY (need_key, record_key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_record ON seen (record_key);
 CREATE TABLE IF NOT EXISTS digest_items (
   id INTEGER PRIMARY KEY AUTOINCREMENT, subscription_id TEXT NOT NULL, record_key TEXT NOT NULL,
   item TEXT NOT NULL, created REAL NOT NULL);
@@ -251,16 +252,15 @@ class SqliteAlertStore:
 
     def unseen(self, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         wanted = set(pairs)
-        if not wanted:
-            return set()
-        with self._lock:
-            known = {
-                (n, r)
-                for n, r in wanted
-                if self._db.execute(
-                    "SELECT 1 FROM seen WHERE need_key = ? AND record_key = ?", (n, r)
-                ).fetchone()
-            }
+        records = sorted({r for _, r in wanted})
+        known: set[tuple[str, str]] = set()
+        for start in range(0, len(records), 500):
+            chunk = records[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._read(
+                f"SELECT need_key, record_key FROM seen WHERE record_key IN ({marks})", chunk
+            )
+            known.update((r[0], r[1]) for r in rows)
         return wanted - known
 
     def mark_seen(self, need_key: str, record_keys: Sequence[str], how: str = "known") -> None:
