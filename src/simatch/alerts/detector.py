@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
+from simatch.alerts.competitors import Competitors
 from simatch.domain.alerts import AlertItem, AlertStore, Found
 from simatch.domain.confidence import Calibration
 from simatch.domain.matcher import Matcher, PreparedQuery
@@ -187,8 +188,11 @@ class Detector:
         calibration: Calibration | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache: EmbeddingCache | None = None,
+        competitors: Competitors | None = None,
     ) -> None:
         self.matcher = matcher
+        self.competitors = competitors  # prunes needs a record cannot reach (None: none)
+        self.checked = 0  # needs matched the other way round (for benchmarks and tests)
         self.index = index
         self.store = store
         self.settings = settings or DetectionSettings()
@@ -201,6 +205,9 @@ class Detector:
         """Check the records against the followed needs and write what was found (and the
         journal entries done) in one transaction. Returns the alert items written."""
         changed_needs = [a.key for a in arrivals if a.kind == "need"]
+        if self.competitors is not None:
+            for key in changed_needs:
+                self.competitors.forget(key)
         needs, matrix = self.needs.current(changed_needs)
         found = self._find(arrivals, needs, matrix) if needs and arrivals else []
         if not found and not journal_ids:
@@ -220,6 +227,7 @@ class Detector:
         similarity = vectors @ matrix.T  # records x needs
         pairs: list[tuple[str, str]] = []
         limit = min(self.settings.max_needs_per_record, len(needs))
+        prune = self.competitors
         for row, arrival in enumerate(candidates):
             scores = similarity[row]
             nearest = (
@@ -227,29 +235,46 @@ class Detector:
                 if limit < len(needs)
                 else range(0, limit)
             )
+            pool = _pool(arrival.kind)
             for col in nearest:
-                if scores[col] < self.min_similarity:
+                score = float(scores[col])
+                if score < self.min_similarity:
                     continue
                 need = needs[int(col)]
                 if need.key == arrival.key:
                     continue
                 if arrival.kind == "need" and _same_organisation(need, arrival):
                     continue  # a need of one's own organisation is not a peer
+                if prune is not None and prune.hopeless(need.key, pool, score, arrival.key):
+                    continue
                 pairs.append((need.key, arrival.key))
         fresh = self.store.unseen(pairs)
         by_need: dict[str, list[str]] = {}
         for need_key, record_key in pairs:
             if (need_key, record_key) in fresh:
                 by_need.setdefault(need_key, []).append(record_key)
-        if not by_need:
-            return []
         book = {n.key: n for n in needs}
         order = list(by_need)
-        shown_all = self.matcher.reverse_many(
-            [(book[k].prepared, by_need[k]) for k in order],
-            self.settings.top,
-            least=self.settings.min_confidence,
+        seen: list[dict[str, list[float]]] = []
+        shown_all = (
+            self.matcher.reverse_many(
+                [(book[k].prepared, by_need[k]) for k in order],
+                self.settings.top,
+                least=self.settings.min_confidence,
+                dense_seen=seen,
+            )
+            if order
+            else []
         )
+        self.checked += len(order)
+        if prune is not None:
+            feedback = self.matcher.feedback
+            for need_key, pools in zip(order, seen, strict=True):
+                vector = book[need_key].prepared.vector
+                boosts = feedback.boosts(vector) if feedback is not None else {}
+                for pool, sims in pools.items():
+                    prune.remember(need_key, pool, sims, boosts)
+            self._add_competitors(prune, candidates, needs, similarity)
         found: list[Found] = []
         for need_key, shown in zip(order, shown_all, strict=True):
             items = tuple(
@@ -271,6 +296,21 @@ class Detector:
             if items:
                 found.append(Found(need_key, items))
         return found
+
+    @staticmethod
+    def _add_competitors(
+        prune: Competitors, arrivals: Sequence[Arrival], needs: list[FollowedNeed], sims: Vector
+    ) -> None:
+        """This batch's records compete with later ones for every need's attention (needs
+        with a region filter are left as they are: not every record is in their pool)."""
+        for pool in ("call", "other"):
+            rows = [i for i, a in enumerate(arrivals) if _pool(a.kind) == pool]
+            if not rows:
+                continue
+            part = sims[rows]
+            for col, need in enumerate(needs):
+                if not need.prepared.query.regions:
+                    prune.add(need.key, pool, part[:, col])
 
     def baseline(self, need_key: str) -> int:
         """What a need's match shows today is what its followers already know: marked seen,
@@ -310,6 +350,10 @@ def arrival_from_payload(payload: dict[str, object], vector: Vector) -> Arrival:
         deadline=deadline if isinstance(deadline, date) else None,
         vector=vector,
     )
+
+
+def _pool(kind: str) -> str:
+    return "call" if kind == "call" else "other"
 
 
 def _same_organisation(need: FollowedNeed, arrival: Arrival) -> bool:
