@@ -118,3 +118,19 @@ def test_journal_entries_of_records_never_indexed_are_dropped(
     box.alert_store.journal_add([("call:never-indexed", "0" * 64)])
     assert box.alert_service.run().caught_up == 0
     assert box.alert_store.counts().journal_pending == 0
+
+
+def test_a_similar_need_of_another_organisation_is_a_peer_alert(
+    make_box: BoxFactory, receiver: Receiver
+) -> None:
+    box = make_box()
+    follow(box, receiver)
+    peer = {
+        "kind": "need", "id": "n-peer", "title": "Yksinäiset nuoret pienessä kunnassa",
+        "description": "Kunnassamme nuoret ovat yksinäisiä, eikä heillä ole paikkaa, jossa "
+        "kokoontua iltaisin.", "organisation": "Naapurikunta", "language": "fi",
+    }  # fmt: skip
+    box.ingestor.ingest(rows(peer))
+    box.alert_service.run()
+    (item,) = receiver.items()
+    assert (item["id"], item["kind"], item["section"]) == ("n-peer", "need", "peers")
