@@ -51,7 +51,7 @@ def test_a_matching_call_alerts_an_unrelated_one_does_not_and_a_reimport_sends_n
     assert len(receiver.requests) == 1
 
 
-def test_closed_calls_and_needs_of_the_same_organisation_never_alert(
+def test_closed_or_withdrawn_calls_and_needs_of_the_same_organisation_never_alert(
     make_box: BoxFactory, receiver: Receiver
 ) -> None:
     box = make_box()
@@ -61,7 +61,8 @@ def test_closed_calls_and_needs_of_the_same_organisation_never_alert(
         "kind": "need", "id": "n-own", "title": "Nuorten yksinäisyys kunnassamme",
         "description": NEED["description"], "organisation": "Pikkukunta", "language": "fi",
     }  # fmt: skip
-    box.ingestor.ingest(rows({**MATCHING_CALL, "deadline": yesterday}, own_need))
+    withdrawn = {**MATCHING_CALL, "id": "c-withdrawn", "withdrawn_at": "2026-11-01T00:00:00Z"}
+    box.ingestor.ingest(rows({**MATCHING_CALL, "deadline": yesterday}, own_need, withdrawn))
     box.alert_service.run()
     assert receiver.requests == []
 

@@ -320,6 +320,7 @@ class Matcher:
         base = SearchFilter(
             regions=with_national(query.regions),
             target_groups=tuple(normalise_name(t) for t in query.target_groups),
+            active_only=True,  # what a source withdrew is in no match, so in no alert
         )
         kinds = {key.split(":", 1)[0] for key in keys}
         filters = []
