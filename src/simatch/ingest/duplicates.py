@@ -27,10 +27,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from simatch.domain.ports import SearchFilter, TextAnalyzer, VectorIndex
+from simatch.domain.ports import QueryTerms, SearchFilter, TextAnalyzer, VectorIndex
 from simatch.domain.records import BaseRecord, record_from_payload
 from simatch.ingest.report import DuplicateFlag
 
+_REMEMBERED = 4096  # analyses kept by one detector (a few KB each)
 _NUMBER = re.compile(r"\d+(?:[ \u00a0\u202f,]\d{3})*(?:[.,]\d+)?")
 
 
@@ -76,6 +77,10 @@ class DuplicateDetector:
         self.analyzer = analyzer
         self.threshold = threshold
         self.candidates = candidates
+        # A record's analysis as a question, by its text: most records are analysed again
+        # as another record's neighbour (the backward direction), and analysing (with
+        # dictionary translations) is most of a check's time. Kept for one import.
+        self._terms: dict[tuple[str, str], QueryTerms] = {}
 
     def check(self, records: Sequence[BaseRecord]) -> list[DuplicateFlag]:
         """Flags for these records against the whole index, the records themselves included
@@ -97,7 +102,7 @@ class DuplicateDetector:
 
     def _check_one(self, probe: _Probe) -> list[DuplicateFlag]:
         flt = SearchFilter(kinds=(probe.kind,))
-        terms = self.analyzer.analyse_query(probe.text, probe.language)
+        terms = self._analysed(probe.text, probe.language)
         if terms.sparse.is_empty():
             return []
         hits = self.index.search_sparse(terms.sparse, flt, self.candidates + 1)
@@ -121,9 +126,18 @@ class DuplicateDetector:
                 flags.append(DuplicateFlag(key=probe.key, other=other.key, score=round(score, 4)))
         return flags
 
+    def _analysed(self, text: str, language: str) -> QueryTerms:
+        key = (text, language)
+        found = self._terms.get(key)
+        if found is None:
+            if len(self._terms) >= _REMEMBERED:
+                self._terms.clear()
+            found = self._terms[key] = self.analyzer.analyse_query(text, language)
+        return found
+
     def _backward(self, other: _Probe, key: str) -> float:
         """The other record's lexical score for ``key``, relative to its score for itself."""
-        terms = self.analyzer.analyse_query(other.text, other.language)
+        terms = self._analysed(other.text, other.language)
         if terms.sparse.is_empty():
             return 0.0
         pair = SearchFilter(kinds=(other.kind,), keys=(other.key, key))

@@ -2,14 +2,27 @@
 
 Bad rows are reported and skipped; good rows in the same file still land. Writes are upserts
 by record key, so re-running the same file adds and changes nothing.
+
+Three stages overlap (``ingest.overlap``), each batch going through them in order:
+
+1. **prepare** (the caller's thread, which reads the rows): validate, skip records whose
+   content hash is already indexed, detect languages, look vectors up in the embedding
+   cache, analyse the text for the lexical channel (lemmas, passages, the sparse vector);
+2. **embed**: the texts the cache did not have, through the model (native code, no GIL);
+3. **write**: centre the vectors, upsert the batch, check near-duplicates against the
+   index, count, and tell the observer.
+
+A stage only reads what the stages before it filled in (``_Batch``); one batch at a time is
+written, in the order the rows came.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 from pydantic import ValidationError
@@ -17,15 +30,48 @@ from pydantic import ValidationError
 from simatch.domain.centring import LanguageCentring
 from simatch.domain.evidence import split_passages
 from simatch.domain.payload import build_payload
-from simatch.domain.ports import Embedder, IndexedDoc, TextAnalyzer, Vector, VectorIndex
+from simatch.domain.ports import (
+    Embedder,
+    IndexedDoc,
+    SparseVector,
+    TextAnalyzer,
+    Vector,
+    VectorIndex,
+)
 from simatch.domain.records import KINDS, BaseRecord, parse_record
 from simatch.domain.stores import EmbeddingCache
 from simatch.ingest.cache import text_key
 from simatch.ingest.duplicates import DuplicateDetector
+from simatch.ingest.overlap import overlapped
 from simatch.ingest.readers import RawRow
 from simatch.ingest.report import DuplicateFlag, IngestReport, Rejection
 
-Progress = Callable[[int], None]
+Progress = Callable[[int], None]  # rows read since the last call
+Observer = Callable[[IngestReport], None]  # the report so far, after each batch and stage
+
+
+@dataclass
+class _Batch:
+    """One batch on its way through the stages; each stage fills in its part."""
+
+    records: list[BaseRecord]  # the changed ones, in row order
+    hashes: list[str]
+    existed: list[bool]  # already in the index (an update) or not (an addition)
+    cache_keys: list[str]
+    texts: list[str]
+    lexical: list[tuple[list[dict[str, Any]], list[str], SparseVector]]  # passages, terms
+    vectors: dict[int, Vector] = field(default_factory=dict)  # filled by the cache, then embed
+
+
+@dataclass
+class _Run:
+    """What one ``ingest`` call remembers across its batches."""
+
+    report: IngestReport
+    # Hashes of records sent down the pipeline but perhaps not written yet: a key seen
+    # again later in the same import is compared with them, not with the index.
+    pending: dict[str, str] = field(default_factory=dict)
+    duplicates: DuplicateDetector | None = None
 
 
 @dataclass(frozen=True)
@@ -118,34 +164,48 @@ class Ingestor:
 
     # -- ingest -----------------------------------------------------------------------------
 
-    def ingest(self, rows: Iterable[RawRow], progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self,
+        rows: Iterable[RawRow],
+        progress: Progress | None = None,
+        *,
+        observe: Observer | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IngestReport:
+        """Import ``rows``; the report says what happened to each. ``observe`` sees the report
+        while it grows (from the pipeline's threads); once ``cancel`` is set no further row
+        is read, and the batches already read are still written."""
         started = time.perf_counter()
-        report = IngestReport()
-        batch: dict[str, BaseRecord] = {}
-        for row in rows:
-            report.read += 1
-            record, rejections = self.validate(row)
-            if record is None:
-                report.rejected.extend(rejections)
-            else:
-                batch[record.key] = record  # a later row with the same key wins
-            if len(batch) >= self.settings.batch_size:
-                self._write(list(batch.values()), report)
-                batch.clear()
-            if progress:
-                progress(1)
-        if batch:
-            self._write(list(batch.values()), report)
+        run = _Run(IngestReport(), duplicates=self._detector())
+        report = run.report
+
+        def batches() -> Iterator[_Batch]:
+            for records in self._read(rows, report, progress, cancel):
+                prepared = self._prepare(records, run)
+                if observe:
+                    observe(report)
+                if prepared is not None:
+                    yield prepared
+
+        def write(batch: _Batch) -> _Batch:
+            self._write(batch, run)
+            if observe:
+                observe(report)
+            return batch
+
+        overlapped(batches(), [lambda b: self._embed(b, report), write])
         if report.added + report.updated >= self.settings.optimize_after:
             self.index.optimize()
         report.seconds = time.perf_counter() - started
         return report
 
     def put(self, record: BaseRecord) -> IngestReport:
-        """Upsert one record (API and chat); same path as a file import."""
-        report = IngestReport(read=1)
-        self._write([record], report)
-        return report
+        """Upsert one record (API and chat); same stages as a file import, in this thread."""
+        run = _Run(IngestReport(read=1), duplicates=self._detector())
+        batch = self._prepare([record], run)
+        if batch is not None:
+            self._write(self._embed(batch, run.report), run)
+        return run.report
 
     def delete(self, keys: Sequence[str]) -> int:
         removed = int(self.index.delete(list(keys)))
@@ -153,64 +213,139 @@ class Ingestor:
             self.duplicates.replace(list(keys), [])  # a deleted record has no duplicates
         return removed
 
-    def _write(self, records: list[BaseRecord], report: IngestReport) -> None:
+    def _detector(self) -> DuplicateDetector | None:
+        threshold = self.settings.duplicate_threshold
+        return (
+            None if threshold is None else DuplicateDetector(self.index, self.analyzer, threshold)
+        )
+
+    def _read(
+        self,
+        rows: Iterable[RawRow],
+        report: IngestReport,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> Iterator[list[BaseRecord]]:
+        """Valid records in batches (a later row with the same key wins within a batch)."""
+        batch: dict[str, BaseRecord] = {}
+        for row in rows:
+            if cancel is not None and cancel.is_set():
+                break
+            report.read += 1
+            record, rejections = self.validate(row)
+            if record is None:
+                report.rejected.extend(rejections)
+            else:
+                batch[record.key] = record
+            if len(batch) >= self.settings.batch_size:
+                yield list(batch.values())
+                batch = {}
+            if progress:
+                progress(1)
+        if batch:
+            yield list(batch.values())
+
+    # -- the stages -------------------------------------------------------------------------
+
+    def _prepare(self, records: list[BaseRecord], run: _Run) -> _Batch | None:
+        """Stage 1: what changed, its language, cached vectors, the lexical analysis."""
         hashes = {r.key: r.content_hash() for r in records}
-        stored = self.index.hashes(list(hashes))
-        changed = [r for r in records if stored.get(r.key) != hashes[r.key]]
-        report.unchanged += len(records) - len(changed)
+        known = self.index.hashes(list(hashes))
+        known.update({k: run.pending[k] for k in hashes if k in run.pending})
+        changed = [r for r in records if known.get(r.key) != hashes[r.key]]
+        run.report.unchanged += len(records) - len(changed)
         if not changed:
-            return
+            return None
         for record in changed:
+            run.pending[record.key] = hashes[record.key]
             if record.language is None:
                 record.language = self.analyzer.detect_language(record.search_text())  # type: ignore[assignment]
-        vectors = self._vectors(changed, report)
+        texts = [r.search_text() for r in changed]
+        model = self.embedder.model_id
+        keys = [text_key(model, t) for t in texts]
+        cached = self.cache.get_many(keys)
+        return _Batch(
+            records=changed,
+            hashes=[hashes[r.key] for r in changed],
+            existed=[r.key in known for r in changed],
+            cache_keys=keys,
+            texts=texts,
+            lexical=[self._lexical(r) for r in changed],
+            vectors={i: cached[k] for i, k in enumerate(keys) if k in cached},
+        )
+
+    def _embed(self, batch: _Batch, report: IngestReport) -> _Batch:
+        """Stage 2: the texts the cache did not have."""
+        missing = [i for i in range(len(batch.texts)) if i not in batch.vectors]
+        if missing:
+            fresh = self.embedder.embed_documents([batch.texts[i] for i in missing])
+            self.cache.put_many({batch.cache_keys[i]: fresh[j] for j, i in enumerate(missing)})
+            batch.vectors.update({i: fresh[j] for j, i in enumerate(missing)})
+            report.embedded += len(missing)
+        return batch
+
+    def _write(self, batch: _Batch, run: _Run) -> None:
+        """Stage 3: centre, upsert, count, flag near-duplicates."""
+        report = run.report
+        keys = [r.key for r in batch.records]
+        vectors = self._centred(batch.records, [batch.vectors[i] for i in range(len(keys))])
         docs = [
-            self._document(record, hashes[record.key], vector)
-            for record, vector in zip(changed, vectors, strict=True)
+            IndexedDoc(
+                key=record.key,
+                dense=vector,
+                sparse=sparse,
+                payload=build_payload(record, content_hash, passages, terms),
+            )
+            for record, content_hash, vector, (passages, terms, sparse) in zip(
+                batch.records, batch.hashes, vectors, batch.lexical, strict=True
+            )
         ]
-        token = self.listener.before_index(changed, hashes) if self.listener else None
+        listener = self.listener
+        token = (
+            listener.before_index(batch.records, dict(zip(keys, batch.hashes, strict=True)))
+            if listener
+            else None
+        )
         self.index.upsert(docs)
-        if self.listener is not None:
-            self.listener.after_index(changed, vectors, token)
-        for record in changed:
-            if record.key in stored:
-                report.updated += 1
-            else:
-                report.added += 1
-        threshold = self.settings.duplicate_threshold
-        if threshold is not None:
+        if listener is not None:
+            listener.after_index(batch.records, vectors, token)
+        updated = sum(batch.existed)
+        report.updated += updated
+        report.added += len(docs) - updated
+        if run.duplicates is not None:
             # After the upsert, so that twins within one batch find each other.
-            flags = DuplicateDetector(self.index, self.analyzer, threshold).check(changed)
+            flags = run.duplicates.check(batch.records)
             report.duplicates.extend(flags)
             if self.duplicates is not None:
-                self.duplicates.replace([r.key for r in changed], flags)
+                self.duplicates.replace([r.key for r in batch.records], flags)
 
     def document_vectors(self, records: Sequence[BaseRecord]) -> list[Vector]:
         """The dense vectors of records as the index stores them (embedded through the cache,
         so records indexed before cost a lookup)."""
-        return self._vectors(records, IngestReport())
-
-    def _vectors(self, records: Sequence[BaseRecord], report: IngestReport) -> list[Vector]:
-        vectors = self._embed([r.search_text() for r in records], report)
-        if self.centring is not None:
-            languages = [r.language or "fi" for r in records]
-            vectors = list(self.centring.centre_documents(np.stack(vectors), languages))
-        return vectors
-
-    def _embed(self, texts: list[str], report: IngestReport) -> list[Vector]:
         model = self.embedder.model_id
+        texts = [r.search_text() for r in records]
         keys = [text_key(model, t) for t in texts]
         cached = self.cache.get_many(keys)
-        missing = [i for i, k in enumerate(keys) if k not in cached]
-        if missing:
-            fresh = self.embedder.embed_documents([texts[i] for i in missing])
-            new = {keys[i]: fresh[j] for j, i in enumerate(missing)}
-            self.cache.put_many(new)
-            cached.update(new)
-            report.embedded += len(missing)
-        return [cached[k] for k in keys]
+        batch = _Batch(
+            records=list(records),
+            hashes=[],
+            existed=[],
+            cache_keys=keys,
+            texts=texts,
+            lexical=[],
+            vectors={i: cached[k] for i, k in enumerate(keys) if k in cached},
+        )
+        self._embed(batch, IngestReport())
+        return self._centred(records, [batch.vectors[i] for i in range(len(records))])
 
-    def _document(self, record: BaseRecord, content_hash: str, vector: Vector) -> IndexedDoc:
+    def _centred(self, records: Sequence[BaseRecord], vectors: list[Vector]) -> list[Vector]:
+        if self.centring is None or not vectors:
+            return vectors
+        languages = [r.language or "fi" for r in records]
+        return list(self.centring.centre_documents(np.stack(vectors), languages))
+
+    def _lexical(self, record: BaseRecord) -> tuple[list[dict[str, Any]], list[str], SparseVector]:
+        """The record's passages (with their terms), all its terms, and its sparse vector."""
         language = record.language or "fi"
         passages = []
         all_lemmas: list[str] = []
@@ -221,11 +356,4 @@ class Ingestor:
                 all_lemmas.extend(lemmas)
                 if prose:
                     passages.append({"text": passage, "terms": sorted(set(lemmas))})
-        sparse = self.analyzer.encode_lemmas(all_lemmas)
-        terms = sorted(set(all_lemmas))
-        return IndexedDoc(
-            key=record.key,
-            dense=vector,
-            sparse=sparse,
-            payload=build_payload(record, content_hash, passages, terms),
-        )
+        return passages, sorted(set(all_lemmas)), self.analyzer.encode_lemmas(all_lemmas)
