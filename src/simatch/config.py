@@ -275,6 +275,12 @@ class ApiSettings(BaseSettings):
     max_upload_bytes: int = Field(
         268_435_456, ge=1024, description="Largest import upload (413 above)."
     )
+    import_background_bytes: int = Field(
+        8_388_608,
+        ge=0,
+        description="Imports larger than this run as background jobs (202 with the job) "
+        "unless the request says ?background=false.",
+    )
     log_json: bool = Field(False, description="One JSON object per log line.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."

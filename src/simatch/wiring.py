@@ -21,6 +21,7 @@ from simatch.domain.alerts import AlertStore, Sender
 from simatch.domain.audit import AuditLog
 from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, calibration_for
+from simatch.domain.imports import ImportJobStore
 from simatch.domain.matcher import Matcher, MatchTuning
 from simatch.domain.ports import Embedder, FeedbackBoosts, IndexMeta, TextAnalyzer, VectorIndex
 from simatch.domain.reviews import ReviewLog
@@ -47,6 +48,7 @@ from simatch.services import (
     DuplicateService,
     FeedbackService,
     GapService,
+    ImportJobService,
     ImportPreviewer,
     ImportRuns,
     ImportService,
@@ -72,6 +74,7 @@ from simatch.stores.factory import (
     open_embedding_cache,
     open_feedback_log,
     open_gap_log,
+    open_import_jobs,
     open_key_store,
     open_rate_buckets,
     open_review_log,
@@ -506,6 +509,22 @@ class Container:
         return self._once(
             "import_service", lambda: ImportService(self.ingestor, indexes, audit=self.audit_log)
         )
+
+    @property
+    def import_jobs(self) -> ImportJobStore:
+        return self._opened("import_jobs", lambda: open_import_jobs(self.state))
+
+    @property
+    def import_job_service(self) -> ImportJobService:
+        """Background imports (API, staff console); ``start()`` it where jobs should run."""
+        uploads = self.settings.index.data_dir / "uploads"
+
+        def build() -> ImportJobService:
+            service = ImportJobService(self.import_service, self.import_jobs, uploads)
+            self._closers.append(service.stop)  # before the stores it writes to close
+            return service
+
+        return self._once("import_job_service", build)
 
     @property
     def sync_service(self) -> SyncService:

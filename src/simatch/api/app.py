@@ -76,6 +76,23 @@ async def alerts_loop(container: Container, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+def start_import_jobs(container: Container) -> None:
+    """Mark imports a dead server left unfinished as failed, and run queued ones from now."""
+    try:
+        for job in container.import_job_service.start():
+            log.warning("import %s was interrupted: %s", job.id, job.error)
+    except Exception as exc:  # the API serves; a job submitted later starts the worker
+        log.warning("background imports not started (%s: %s)", type(exc).__name__, exc)
+
+
+def stop_import_jobs(container: Container) -> None:
+    """A running job stops after its batches in flight; it is marked interrupted."""
+    try:
+        container.import_job_service.stop()
+    except Exception as exc:  # never built (the backend was down): nothing runs
+        log.warning("background imports not stopped (%s: %s)", type(exc).__name__, exc)
+
+
 def create_app(container: Container, warm: bool = True) -> FastAPI:
     settings = container.settings.api
     state = AppState(
@@ -104,7 +121,9 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
         task = None
         if alerts.alerts_enabled and alerts.alerts_interval > 0:
             task = asyncio.create_task(alerts_loop(container, alerts.alerts_interval))
+        await anyio.to_thread.run_sync(start_import_jobs, container)
         yield
+        await anyio.to_thread.run_sync(stop_import_jobs, container)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -27,6 +27,7 @@ from simatch.services import (
     DashboardService,
     FeedbackService,
     GapService,
+    ImportJobService,
     ImportRuns,
     ImportService,
     IndexInfoService,
@@ -89,6 +90,7 @@ def _service(pick: Callable[[Container], T]) -> Callable[[AppState], Awaitable[T
 get_match_service = _service(lambda c: c.match_service)
 get_record_service = _service(lambda c: c.record_service)
 get_import_service = _service(lambda c: c.import_service)
+get_import_job_service = _service(lambda c: c.import_job_service)
 get_feedback_service = _service(lambda c: c.feedback_service)
 get_gap_service = _service(lambda c: c.gap_service)
 get_key_service = _service(lambda c: c.key_service)
@@ -108,6 +110,7 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 MatchServiceDep = Annotated[MatchService, Depends(get_match_service)]
 RecordServiceDep = Annotated[RecordService, Depends(get_record_service)]
 ImportServiceDep = Annotated[ImportService, Depends(get_import_service)]
+ImportJobServiceDep = Annotated[ImportJobService, Depends(get_import_job_service)]
 FeedbackServiceDep = Annotated[FeedbackService, Depends(get_feedback_service)]
 GapServiceDep = Annotated[GapService, Depends(get_gap_service)]
 KeyServiceDep = Annotated[KeyService, Depends(get_key_service)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from simatch.domain.stores import DuplicateFlag
@@ -42,4 +44,36 @@ class IngestReport(BaseModel):
         self.seconds += other.seconds
 
 
-__all__ = ["DuplicateFlag", "IngestReport", "Rejection"]
+__all__ = ["DuplicateFlag", "IngestReport", "Rejection", "report_progress", "report_summary"]
+
+
+REPORT_LIMIT = 1000  # rejected rows and near-duplicates listed in a report summary
+
+
+def report_summary(report: IngestReport, limit: int = REPORT_LIMIT) -> dict[str, Any]:
+    """The report as an import answer shows it (``ImportReport`` of the API): the counts, and
+    the first ``limit`` rejected rows and near-duplicates."""
+    return {
+        "ok": report.ok,
+        "read": report.read,
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "embedded": report.embedded,
+        "rejected_count": len(report.rejected),
+        "rejected": [r.model_dump() for r in report.rejected[:limit]],
+        "duplicates": [d.model_dump() for d in report.duplicates[:limit]],
+        "seconds": round(report.seconds, 3),
+    }
+
+
+def report_progress(report: IngestReport) -> dict[str, int]:
+    """The counters of ``domain.imports.PROGRESS_FIELDS``."""
+    return {
+        "read": report.read,
+        "embedded": report.embedded,
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": len(report.rejected),
+    }

@@ -7,6 +7,7 @@ from simatch.services.dashboard import DashboardService
 from simatch.services.duplicates import DuplicateService
 from simatch.services.feedback import FeedbackPage, FeedbackService
 from simatch.services.gaps import GapService
+from simatch.services.import_jobs import ImportJobService, Preview
 from simatch.services.import_preview import ImportPreview, ImportPreviewer
 from simatch.services.import_runs import ImportRun, ImportRuns
 from simatch.services.imports import ImportService
@@ -31,6 +32,7 @@ __all__ = [
     "FeedbackPage",
     "FeedbackService",
     "GapService",
+    "ImportJobService",
     "ImportPreview",
     "ImportPreviewer",
     "ImportRun",
@@ -41,6 +43,7 @@ __all__ = [
     "KeyService",
     "MatchLimits",
     "MatchService",
+    "Preview",
     "RecordCriteria",
     "RecordHits",
     "RecordPage",

@@ -4,13 +4,14 @@ the audit trail (who, which file, the counts)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
 from simatch.domain.audit import CLI_ACTOR, Actor, AuditLog
 from simatch.ingest.demo import demo_rows
-from simatch.ingest.pipeline import Ingestor
+from simatch.ingest.pipeline import Ingestor, Observer
 from simatch.ingest.readers import Format, RawRow, read_path, read_stream
 from simatch.ingest.report import IngestReport
 
@@ -30,6 +31,22 @@ class ImportService:
     ) -> IngestReport:
         """Rows are read while the stream arrives (an upload need not be whole first)."""
         report = self.ingestor.ingest(read_stream(stream, source, fmt))
+        return self._audited(report, f"file:{source}", actor)
+
+    def import_file(
+        self,
+        path: Path,
+        source: str,
+        fmt: Format,
+        observe: Observer | None = None,
+        cancel: threading.Event | None = None,
+        actor: Actor = CLI_ACTOR,
+    ) -> IngestReport:
+        """A file on disk named ``source`` in the report (a background job's upload)."""
+        with path.open("rb") as handle:
+            report = self.ingestor.ingest(
+                read_stream(handle, source, fmt), observe=observe, cancel=cancel
+            )
         return self._audited(report, f"file:{source}", actor)
 
     def import_paths(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from simatch.config import FeedbackSettings, IndexSettings, StateSettings
 from simatch.domain.alerts import AlertStore
 from simatch.domain.audit import AuditLog
+from simatch.domain.imports import ImportJobStore
 from simatch.domain.reviews import ReviewLog
 from simatch.domain.sessions import SessionStore
 from simatch.domain.sources import SyncStateStore
@@ -107,6 +108,16 @@ def open_feedback_log(
 
     path = backend.data_dir / FILE_NAME
     return SqliteFeedbackLog(path, model_id, rule, feedback.match_log_size, gaps=gaps)
+
+
+def open_import_jobs(backend: StateBackend) -> ImportJobStore:
+    if backend.database is not None:
+        from simatch.stores.postgres.import_jobs import PgImportJobStore
+
+        return PgImportJobStore(backend.database)
+    from simatch.stores.sqlite.import_jobs import FILE_NAME, SqliteImportJobStore
+
+    return SqliteImportJobStore(backend.data_dir / FILE_NAME)
 
 
 def open_gap_log(backend: StateBackend) -> GapLog:

@@ -7,6 +7,7 @@ from simatch.api.routes import (
     feedback,
     gaps,
     health,
+    import_jobs,
     imports,
     keys,
     match,
@@ -14,6 +15,6 @@ from simatch.api.routes import (
     sources,
 )
 
-ROUTERS = (match.router, records.router, imports.router, feedback.router, gaps.router,
-           sources.router, keys.router, audit.router, alerts.router, alerts.links,
+ROUTERS = (match.router, records.router, imports.router, import_jobs.router, feedback.router,
+           gaps.router, sources.router, keys.router, audit.router, alerts.router, alerts.links,
            health.router)  # fmt: skip

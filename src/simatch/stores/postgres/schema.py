@@ -11,6 +11,7 @@ from simatch.stores.postgres import (
     embedding_cache,
     feedback,
     gaps,
+    import_jobs,
     keys,
     rate_buckets,
     reviews,
@@ -32,4 +33,5 @@ ALL: tuple[Migrations, ...] = (
     sessions.MIGRATIONS,
     reviews.MIGRATIONS,
     alerts.MIGRATIONS,
+    import_jobs.MIGRATIONS,
 )
