@@ -1,8 +1,9 @@
-"""Any request can land on either replica: keys, the match log and feedback, rate limits and
-chat threads are shared through PostgreSQL (issue 16)."""
+"""Any request can land on either replica: keys, the match log and feedback, rate limits,
+chat threads and console sessions are shared through PostgreSQL (issue 16)."""
 
 from __future__ import annotations
 
+import re
 import time
 from types import SimpleNamespace
 
@@ -126,3 +127,31 @@ def test_a_chat_follow_up_is_answered_by_the_other_replica(replicas: Replicas) -
     assert click(on_a, channel, answer, buttons(answer, "more")[0]).status_code == 200
     more = post(3)
     assert more["thread_ts"] == ts and "Lisää tuloksia" in str(more["text"])
+
+
+def test_a_console_session_is_valid_on_both_until_signed_out(replicas: Replicas) -> None:
+    _, token = replicas.new_key(replicas.b, scope="curate")
+    # One browser, two replicas behind one address: cookies do not tell ports apart.
+    with httpx.Client(base_url=replicas.a.url, timeout=30) as browser:
+        form = browser.get("/console/sign-in")
+        found = re.search(r'name="token" value="([^"]+)"', form.text)
+        assert found, form.text[:1000]
+        signed = browser.post(
+            "/console/sign-in",
+            data={"key": token, "token": found[1], "next": "/console/"},
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303, signed.text[:500]
+        on_b = browser.get(f"{replicas.b.url}/console/", follow_redirects=False)
+        assert on_b.status_code == 200, on_b.headers.get("location")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', on_b.text)
+        assert csrf, on_b.text[:2000]
+        session = {"Cookie": f"simatch_console={signed.cookies['simatch_console']}"}
+        assert httpx.get(f"{replicas.a.url}/console/", headers=session).status_code == 200
+        out = browser.post(
+            f"{replicas.b.url}/console/sign-out", data={"csrf": csrf[1]}, follow_redirects=False
+        )
+        assert out.status_code == 303
+    # The same cookie, replayed on the other replica: the session is over everywhere.
+    again = httpx.get(f"{replicas.a.url}/console/", headers=session, follow_redirects=False)
+    assert again.status_code in (302, 303) and "sign-in" in again.headers["location"]
