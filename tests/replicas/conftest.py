@@ -66,6 +66,11 @@ def replicas(
             "SLACK_BOT_TOKEN": "xoxb-test-token",
             "SLACK_SIGNING_SECRET": SECRET,
             "SIMATCH_SLACK_API_URL": f"{mock_platforms.url}/api/",
+            # Both replicas deliver alerts: every half second, holding a delivery 3 s.
+            "SIMATCH_ALERTS_ALLOW_HTTP": "true",
+            "SIMATCH_ALERTS_INTERVAL": "0.5",
+            "SIMATCH_ALERTS_LEASE": "3",
+            "SIMATCH_ALERTS_WEBHOOK_TIMEOUT": "60",
         }
         served = []
         for name in ("a", "b"):

@@ -1,15 +1,24 @@
 """Any request can land on either replica: keys, the match log and feedback, rate limits,
-chat threads and console sessions are shared through PostgreSQL (issue 16)."""
+chat threads and console sessions are shared through PostgreSQL (issue 16); an alert being
+delivered by a replica that dies is delivered by the other, once (the last test: it kills
+one of the replicas)."""
 
 from __future__ import annotations
 
+import json
 import re
+import signal
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import httpx
+import psycopg
 import pytest
 
+from simatch.alerts.signing import DELIVERY_HEADER
+from tests.alerts.conftest import MATCHING_CALL, NEED
 from tests.bots.conftest import MockPlatforms, mock_platforms  # noqa: F401 - fixture
 from tests.bots.test_slack import (
     buttons,
@@ -155,3 +164,79 @@ def test_a_console_session_is_valid_on_both_until_signed_out(replicas: Replicas)
     # The same cookie, replayed on the other replica: the session is over everywhere.
     again = httpx.get(f"{replicas.a.url}/console/", headers=session, follow_redirects=False)
     assert again.status_code in (302, 303) and "sign-in" in again.headers["location"]
+
+
+def test_a_replica_killed_while_delivering_an_alert_leaves_it_to_the_other(
+    replicas: Replicas,
+) -> None:
+    """Last in this module: it kills one of the replicas. The first delivery attempt hangs
+    at the receiver; the replica sending it is SIGKILLed; after the lease the other replica
+    sends it again, with the same delivery id, and the receiver keeps it once."""
+    hold = threading.Event()
+    seen: list[tuple[str | None, dict[str, object]]] = []
+    kept: dict[str, dict[str, object]] = {}
+    first_arrived = threading.Event()
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            delivery = self.headers.get(DELIVERY_HEADER)
+            seen.append((delivery, json.loads(raw)))
+            if len(seen) == 1:
+                first_arrived.set()
+                hold.wait(60)  # the sender is killed meanwhile
+                return
+            kept.setdefault(str(delivery), json.loads(raw))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        a, b = replicas.a, replicas.b
+        need = httpx.post(f"{a.url}/v1/needs", json=NEED, timeout=60)
+        assert need.status_code in (200, 201), need.text
+        sub = httpx.post(
+            f"{a.url}/v1/subscriptions",
+            json={"need_id": need.json()["id"], "channel": "webhook",
+                  "url": f"http://127.0.0.1:{hook.server_address[1]}/hook"},
+            timeout=30,
+        )  # fmt: skip
+        assert sub.status_code in (200, 201), sub.text
+        _, curate = replicas.new_key(b, scope="curate")
+        put = httpx.put(
+            f"{a.url}/v1/records/call/{MATCHING_CALL['id']}",
+            json=MATCHING_CALL, headers=replicas.auth(curate), timeout=60,
+        )  # fmt: skip
+        assert put.status_code in (200, 201), put.text
+        assert first_arrived.wait(60), "no replica sent the alert"
+        with psycopg.connect(replicas.database_url, autocommit=True) as conn:
+            (holder,) = conn.execute(
+                "SELECT claimed_by FROM alert_outbox WHERE claimed_by IS NOT NULL"
+            ).fetchone()
+        pid = int(str(holder).split(":")[1])
+        dying = next(r for r in (a, b) if r.process is not None and r.process.pid == pid)
+        survivor = b if dying is a else a
+        assert dying.process is not None
+        dying.process.send_signal(signal.SIGKILL)
+        dying.process.wait(10)
+        hold.set()
+        deadline = time.monotonic() + 60
+        while not kept:
+            assert time.monotonic() < deadline, survivor.output()[-3000:]
+            time.sleep(0.2)
+        time.sleep(1.0)  # more ticks: nothing is sent again
+        (delivery, body) = next(iter(kept.items()))
+        assert [d for d, _ in seen] == [delivery, delivery]  # tried twice, one delivery id
+        assert [i["id"] for i in body["items"]] == [MATCHING_CALL["id"]]  # type: ignore[index]
+        with psycopg.connect(replicas.database_url, autocommit=True) as conn:
+            rows = conn.execute("SELECT state, attempts FROM alert_outbox").fetchall()
+        assert rows == [("sent", 2)]
+    finally:
+        hold.set()
+        hook.shutdown()
+        hook.server_close()
