@@ -172,9 +172,14 @@ class MatchSettings(BaseSettings):
     match_max_limit: int = Field(
         50, ge=1, le=MAX_LIMIT, description="Largest limit a caller may ask."
     )
-    dense_weight: float = Field(1.0, ge=0, description="RRF weight of the dense channel.")
-    lexical_weight: float = Field(1.0, ge=0, description="RRF weight of the lexical channel.")
-    rrf_k: int = Field(60, ge=1, description="RRF constant k.")
+    fusion: Literal["rrf", "zscore"] = Field(
+        "rrf",
+        description="How the dense and lexical channels are fused: rrf (reciprocal ranks) "
+        "or zscore (standardised scores).",
+    )
+    dense_weight: float = Field(1.0, ge=0, description="Fusion weight of the dense channel.")
+    lexical_weight: float = Field(1.0, ge=0, description="Fusion weight of the lexical channel.")
+    rrf_k: int = Field(60, ge=1, description="RRF constant k (SIMATCH_FUSION=rrf).")
     candidates: int = Field(60, ge=5, le=1000, description="Candidates per channel and pool.")
     max_text_chars: int = Field(4000, ge=10, description="Longest query text (422 above).")
     match_concurrency: int = Field(
@@ -184,7 +189,7 @@ class MatchSettings(BaseSettings):
     centre_languages: bool = Field(
         True,
         description="Centre dense vectors per language (indexes/language_means.json); "
-        "changing it needs an index rebuild.",
+        "changing it needs an index rebuild. An index of one language ranks better without.",
     )
 
     @model_validator(mode="after")

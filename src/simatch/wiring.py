@@ -203,6 +203,7 @@ class Container:
             dense_weight=m.dense_weight,
             lexical_weight=m.lexical_weight,
             rrf_k=m.rrf_k,
+            fusion=m.fusion,
             candidates=m.candidates,
             max_text_chars=m.max_text_chars,
         )

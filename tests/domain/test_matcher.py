@@ -158,11 +158,36 @@ def test_bad_text_is_refused(matcher: Matcher) -> None:
         matcher.match(Query("sana " * 2000))
 
 
+def test_zscore_fusion_keeps_how_far_ahead_a_channel_is(matcher: Matcher) -> None:
+    def hit(key: str, score: float) -> Hit:
+        return Hit(key, score, {"kind": "innovation"})
+
+    dense = [hit("a", 0.85), hit("d", 0.849), hit("b", 0.84), hit("c", 0.80)]
+    lexical = [hit("d", 9.0), hit("a", 1.0), hit("e", 0.9)]
+    matcher.tuning = replace(matcher.tuning, fusion="zscore")
+    fused = matcher.fuse(dense, lexical)
+    # d: a near-tie with a in dense, far ahead of it lexically; to RRF the two are equal.
+    assert fused[0].key == "d"
+    assert {f.key for f in fused} == {"a", "b", "c", "d", "e"}
+    assert all(0.0 < f.score < 1.0 for f in fused)
+    assert fused[0].similarity == 0.849 and fused[0].ranks == {"dense": 2, "lexical": 1}
+    assert next(f for f in fused if f.key == "e").similarity == 0.0
+    matcher.tuning = replace(matcher.tuning, fusion="rrf")
+    assert matcher.fuse(dense, lexical)[0].key == "a"
+    # Feedback moves the fused score either way.
+    matcher.tuning = replace(matcher.tuning, fusion="zscore")
+    boosted = matcher.fuse(dense, lexical, {"b": 0.5})
+    assert boosted[0].key == "b"
+    # One channel alone ranks by its own scores.
+    alone = replace(matcher.tuning, lexical_weight=0.0)
+    assert [f.key for f in alone.fuse(dense, lexical)][:3] == ["a", "d", "b"]
+
+
 def test_rrf_fusion_rewards_agreement(matcher: Matcher) -> None:
     def hit(key: str) -> Hit:
         return Hit(key, 0.8, {"kind": "innovation"})
 
-    matcher.tuning = replace(matcher.tuning, dense_weight=1.0, lexical_weight=0.5)
+    matcher.tuning = replace(matcher.tuning, dense_weight=1.0, lexical_weight=0.5, fusion="rrf")
     fused = matcher.fuse([hit("a"), hit("b"), hit("c")], [hit("c"), hit("b")])
     assert fused[0].key == "b"  # ranks 2 and 2 beat ranks 3 and 1 with these weights
     assert fused[-1].key == "a"

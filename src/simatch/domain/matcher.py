@@ -2,7 +2,8 @@
 
 Retrieval runs two channels over the index: dense (multilingual embedding) and lexical
 (lemmas plus dictionary translations, IDF-weighted sparse vectors). They are fused with
-weighted reciprocal-rank fusion, which needs no score calibration between the channels.
+weighted reciprocal-rank fusion, which needs no score calibration between the channels
+(or by standardised scores, ``SIMATCH_FUSION=zscore``; ``fusion``).
 
 Language must not matter (issue 5): dense vectors are centred per language
 (``LanguageCentring``: records at ingest, the question here) so that a Finnish question does
@@ -28,7 +29,7 @@ from simatch.domain.centring import LanguageCentring
 from simatch.domain.confidence import Calibration
 from simatch.domain.evidence import query_term_weights
 from simatch.domain.explain import Explainer
-from simatch.domain.fusion import CHANNELS, Channel, Scored, fuse
+from simatch.domain.fusion import CHANNELS, Channel, Fusion, Scored, fuse
 from simatch.domain.payload import minimal_payload, normalise_name, with_national
 from simatch.domain.ports import (
     Embedder,
@@ -57,6 +58,7 @@ class MatchTuning:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     rrf_k: int = 60
+    fusion: Fusion = "rrf"
     candidates: int = 60  # per channel and pool
     max_text_chars: int = 4000
     funders_from_top: int = 10  # innovations whose funders count as "funded similar work"
@@ -72,6 +74,7 @@ class MatchTuning:
             dense_weight=self.dense_weight,
             lexical_weight=self.lexical_weight,
             boosts=boosts,
+            method=self.fusion,
         )
 
 
