@@ -15,12 +15,18 @@ from simatch.config import REPO_ROOT, Settings, load_settings
 from simatch.errors import SimatchError
 from simatch.evaluation.calibrate import current_commit, round_floats
 
-SET_NAMES = ("demo", "tatoeba", "turku", "all")
+SET_NAMES = ("demo", "tatoeba", "turku", "thirdparty", "all")
 
 
 def eval_command(
     set_name: Annotated[
-        str, typer.Option("--set", help="demo, tatoeba, turku or all.", show_default=True)
+        str,
+        typer.Option(
+            "--set",
+            help="demo, tatoeba, turku, all (those three) or thirdparty (the public judged "
+            "sets of benchmarks/README.md; slow the first time).",
+            show_default=True,
+        ),
     ] = "all",
     subset: Annotated[
         int | None,
@@ -40,7 +46,10 @@ def eval_command(
     ] = False,
     check: Annotated[
         bool,
-        typer.Option(help="Exit 1 when a figure drops below indexes/eval/thresholds.json."),
+        typer.Option(
+            help="Exit 1 when a figure drops below indexes/eval/thresholds.json "
+            "(thresholds_thirdparty.json for --set thirdparty)."
+        ),
     ] = False,
     evaldata: Annotated[
         Path | None, typer.Option(help="Public sets (default: ../shared/evaldata).")
@@ -75,9 +84,12 @@ def eval_command(
         ),
     ] = "innovation",
     split: Annotated[
-        str,
-        typer.Option(help="dev, test or all: questions by a stable hash of their id."),
-    ] = "all",
+        str | None,
+        typer.Option(
+            help="dev, test or all: questions by a stable hash of their id (default: all "
+            "with --records, test with --set thirdparty)."
+        ),
+    ] = None,
     text_field: Annotated[
         str, typer.Option(help="Question field to read (e.g. text_title_masked).")
     ] = "text",
@@ -85,6 +97,7 @@ def eval_command(
     """Measure match quality: recall@k and MRR per channel and language pair, Tatoeba, Turku;
     or, with --records and --queries, any judged set against two baselines."""
     from simatch.evaluation.harness import DEFAULT_EVALDATA, SETS, EvalOptions, run_eval
+    from simatch.evaluation.judged import SPLITS
     from simatch.evaluation.thresholds import check as check_report
     from simatch.evaluation.thresholds import load_thresholds, subset_size
 
@@ -101,11 +114,16 @@ def eval_command(
         raise typer.Exit(2) from exc
     if records or queries:
         _judged(
-            settings, records, queries, kinds, split, text_field, subset, as_json, workdir, cache
-        )
+            settings, records, queries, kinds, split or "all", text_field, subset, as_json,
+            workdir, cache,
+        )  # fmt: skip
         return
     sets = SETS if set_name == "all" else (set_name,)
+    if (split or "test") not in SPLITS:
+        err.print(f"--split must be one of {', '.join(SPLITS)}")
+        raise typer.Exit(2)
     options = EvalOptions(
+        split=split or "test",  # type: ignore[arg-type]
         sets=sets,
         subset=subset,
         calibrate=calibrate,
@@ -123,7 +141,8 @@ def eval_command(
     else:
         _print_report(report)
     if check:
-        path = settings.index.indexes_dir / "eval" / "thresholds.json"
+        name = "thresholds_thirdparty.json" if set_name == "thirdparty" else "thresholds.json"
+        path = settings.index.indexes_dir / "eval" / name
         recorded = subset_size(path)
         if subset and recorded and subset != recorded:
             err.print(f"[yellow]thresholds were recorded for --subset {recorded}[/]")
@@ -237,6 +256,27 @@ def _print_report(report: dict[str, Any]) -> None:
     for name in ("tatoeba", "turku"):
         if name in report:
             out.print(f"\n[bold]{name}[/] {report[name]}")
+    suite = report.get("thirdparty")
+    if suite:
+        out.print(
+            f"\n[bold]third-party sets ({suite['split']})[/]: headline figure, fused vs baselines"
+        )
+        for name, entry in suite.items():
+            if not isinstance(entry, dict) or "questions" not in entry:
+                continue
+            line = f"  {name:28} n={entry['questions']:<5}"
+            t = entry.get("target")
+            if t:
+                line += (
+                    f" {entry['metric']} {entry['pair']}: fused {t['fused']:.3f}, bare "
+                    f"{t['bare_model']:.3f}, bm25 {t['bm25']:.3f} "
+                    f"({t['fused_minus_best_baseline']:+.3f})"
+                )
+                if "fi_minus_en" in t:
+                    line += f", fi-en {t['fi_minus_en']:+.3f}"
+            if "no_good_match" in entry:
+                line += f"; no_good_match {entry['no_good_match']:.2f}"
+            out.print(line)
 
 
 def register(app: typer.Typer) -> None:

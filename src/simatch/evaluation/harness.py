@@ -17,13 +17,16 @@ from typing import Any
 
 from simatch.config import REPO_ROOT, Settings
 from simatch.domain.centring import save_centring
-from simatch.domain.confidence import save_calibration
+from simatch.domain.confidence import load_calibration, save_calibration
 from simatch.evaluation import calibrate, duplicates, tatoeba, turku
 from simatch.evaluation.dataset import project_set
+from simatch.evaluation.judged import Split
 from simatch.evaluation.retrieval import honesty_report, retrieval_report
+from simatch.evaluation.suite_report import calibrate_on_dev, suite_report
 from simatch.evaluation.workspace import Workspace
 
 SETS: tuple[str, ...] = ("demo", "tatoeba", "turku")
+THIRD_PARTY = "thirdparty"  # the suite of simatch.evaluation.suite (slow: not part of "all")
 # The public sets live beside the repository, never in it; SIMATCH_EVALDATA points elsewhere
 # (a git worktree, a CI runner with the sets mounted).
 DEFAULT_EVALDATA = Path(os.environ.get("SIMATCH_EVALDATA") or REPO_ROOT.parent / "shared/evaldata")
@@ -38,6 +41,7 @@ class EvalOptions:
     evaldata: Path = DEFAULT_EVALDATA
     workdir: Path | None = None  # default: <data dir>/eval
     cache: Path | None = None  # embedding cache file; default: in workdir
+    split: Split = "test"  # third-party suite: which questions are measured
 
 
 def run_eval(settings: Settings, options: EvalOptions, log: Log = lambda _: None) -> dict[str, Any]:
@@ -53,7 +57,9 @@ def run_eval(settings: Settings, options: EvalOptions, log: Log = lambda _: None
         "subset": options.subset,
     }
     try:
-        if options.calibrate:
+        if THIRD_PARTY in options.sets:
+            report[THIRD_PARTY] = _third_party(workspace, settings, options, report, log)
+        if options.calibrate and set(options.sets) != {THIRD_PARTY}:
             log("fitting language means on Tatoeba")
             centring = calibrate.fit_language_means(workspace, options.evaldata)
             save_centring(indexes / "language_means.json", centring)
@@ -74,6 +80,24 @@ def run_eval(settings: Settings, options: EvalOptions, log: Log = lambda _: None
         workspace.close()
     rounded: dict[str, Any] = calibrate.round_floats(report)
     return rounded
+
+
+def _third_party(
+    workspace: Workspace, settings: Settings, options: EvalOptions, report: dict[str, Any], log: Log
+) -> dict[str, Any]:
+    path = settings.match.calibration_file or settings.index.indexes_dir / "calibration.json"
+    box = workspace.container("demo")
+    calibration = box.calibration
+    fitted: dict[str, Any] = {}
+    if options.calibrate:
+        base = load_calibration(path, workspace.embedder.model_id)
+        calibration, fitted = calibrate_on_dev(
+            workspace, options.evaldata, path, base, report["commit"], log
+        )
+    out = suite_report(workspace, options.evaldata, options.split, options.subset, calibration, log)
+    if fitted:
+        out["calibration"] = fitted
+    return out
 
 
 def _demo(

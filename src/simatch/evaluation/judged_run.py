@@ -70,6 +70,14 @@ class JudgedRun:
         return self.languages[query.qid + "\x00" + query.text]
 
 
+def fitting(text: str, limit: int) -> str:
+    """A question the product would refuse as too long, cut at a word to fit (the bare model
+    and BM25 get the same text)."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0]
+
+
 def collection_name(options: JudgedOptions, centred: bool) -> str:
     """One scratch collection per set of record files and kind (rebuilt when they change)."""
     digest = hashlib.sha256()
@@ -95,12 +103,23 @@ def prepare_records(box: Container, rows: Sequence[RawRow]) -> list[RawRow]:
     return out
 
 
-def run_judged(workspace: Workspace, options: JudgedOptions, log: Log) -> JudgedRun:
-    box = workspace.container(collection_name(options, centred=_centred(workspace)))
-    queries = subset(
-        in_split(load_judged_queries(options.queries, options.text_field), options.split),
-        options.subset,
+def run_judged(
+    workspace: Workspace,
+    options: JudgedOptions,
+    log: Log,
+    questions: Sequence[JudgedQuery] | None = None,
+) -> JudgedRun:
+    """``questions``: asked instead of those in ``options.queries`` (split and subset still
+    apply), e.g. questions from another domain that should find nothing."""
+    box = workspace.container(
+        collection_name(options, centred=workspace.settings.match.centre_languages)
     )
+    loaded = (
+        list(questions)
+        if questions is not None
+        else load_judged_queries(options.queries, options.text_field)
+    )
+    queries = subset(in_split(loaded, options.split), options.subset)
     rows = prepare_records(box, list(read_records(options.records, options.kinds[0])))
     report = workspace.ingest(box, rows)
     log(
@@ -120,23 +139,19 @@ def run_judged(workspace: Workspace, options: JudgedOptions, log: Log) -> Judged
     for n, query in enumerate(queries, start=1):
         language = query.language or box.analyzer.detect_language(query.text)
         languages[query.qid + "\x00" + query.text] = language
-        asked = Query(query.text, kinds=options.kinds)
+        asked = Query(fitting(query.text, box.matcher.tuning.max_text_chars), kinds=options.kinds)
         for channel, channels in CHANNEL_SETS.items():
             scored = box.matcher.rank(asked, channels, limit=DEPTH)
             rankings[channel].append([str(s.payload["id"]) for s in scored])
             if channel == "fused":
                 fused.append(scored)
-        vector = workspace.embedder.embed_queries([query.text])[0]
+        vector = workspace.embedder.embed_queries([asked.text])[0]
         rankings["bare_model"].append([k for k, _ in bare.rank(vector, DEPTH)])
-        lemmas = box.analyzer.lemmas(query.text, language)
+        lemmas = box.analyzer.lemmas(asked.text, language)
         rankings["bm25"].append([k for k, _ in bm25.rank(lemmas, DEPTH)])
         if n % 200 == 0:
             log(f"  {n}/{len(queries)} questions")
     return JudgedRun(queries, languages, record_languages, dict(rankings), fused)
-
-
-def _centred(workspace: Workspace) -> bool:
-    return workspace.settings.match.centre_languages
 
 
 def _baselines(
