@@ -44,6 +44,32 @@ def test_eval_check_on_the_ci_subset(tmp_path: Path, eval_cache: Path) -> None:
     assert report["tatoeba"]["fi→en"]["top1"] >= 0.8
 
 
+THIRD_PARTY_SUBSET = json.loads(
+    (INDEXES / "eval" / "thresholds_thirdparty.json").read_text(encoding="utf-8")
+)["subset"]["size"]
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not DEFAULT_EVALDATA.is_dir(), reason="shared/evaldata is not beside the repo")
+def test_third_party_check_on_the_ci_subset(tmp_path: Path, eval_cache: Path) -> None:
+    """The quick third-party run (the Participedia sets, test split) against
+    indexes/eval/thresholds_thirdparty.json: fused above both baselines, Finnish near English,
+    out-of-domain questions flagged."""
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval", "--set", "thirdparty", "--subset", str(THIRD_PARTY_SUBSET), "--check",
+            "--json", "--workdir", str(tmp_path), "--cache", str(eval_cache),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout[: result.stdout.rindex("}") + 1])["thirdparty"]
+    assert report["split"] == "test"
+    cases = report["participedia_cases"]["target"]
+    assert cases["fused"] > max(cases["bare_model"], cases["bm25"])
+    assert report["ood_tatoeba_vs_participedia"]["no_good_match"] >= 0.8
+
+
 @pytest.mark.model
 def test_no_match_questions_say_so_and_become_gaps(workspace: Workspace, demo_set: EvalSet) -> None:
     box = workspace.container("honesty")
