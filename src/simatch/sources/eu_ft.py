@@ -9,7 +9,6 @@ what it returns is taken as it comes, except closed topics.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 from simatch.domain.sources import Profile, SourceItem, SourcePage
 from simatch.errors import InvalidInput, SourceFailed
+from simatch.sources.digest import item_digest
 from simatch.sources.html_text import html_to_text
 from simatch.sources.http import SourceHttp
 
@@ -202,7 +202,7 @@ def map_topic(result: Any, now: datetime, where: str) -> SourceItem:
         return SourceItem(
             source_id=reference, checksum="", error="no identifier", field="identifier"
         )
-    checksum = f"{MAPPING_VERSION}:{result.get('checksum') or _digest(result)}"
+    checksum = f"{MAPPING_VERSION}:{result.get('checksum') or item_digest(result)}"
     status = _first(meta, "status")
     if status == CLOSED:
         return SourceItem(source_id=identifier, checksum=checksum, closed=True)
@@ -334,8 +334,3 @@ def _themes(meta: dict[str, Any]) -> list[str]:
         + _all(meta, "keywords")
     )
     return list(dict.fromkeys(t for t in themes if t))
-
-
-def _digest(value: Any) -> str:
-    blob = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]

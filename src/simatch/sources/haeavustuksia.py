@@ -12,7 +12,6 @@ are taken from an unfiltered pass, their funder read from the case number's pref
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -24,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from simatch.domain.sources import Profile, SourceItem, SourcePage
 from simatch.errors import InvalidInput, SourceFailed
+from simatch.sources.digest import item_digest
 from simatch.sources.html_text import html_to_text
 from simatch.sources.http import SourceHttp
 
@@ -200,7 +200,7 @@ def map_call(raw: Any, funder: str | None, now: datetime, site: str, where: str)
             source_id=where, checksum="", error="no case number", field="hakuasianAsianumero"
         )
     number = number.strip()
-    checksum = f"{MAPPING_VERSION}:{_digest(raw)}:{funder or ''}"
+    checksum = f"{MAPPING_VERSION}:{item_digest(raw)}:{funder or ''}"
     names, texts = _versions(raw.get("nimi")), _versions(raw.get("kuvaus"))
     main = next((lang for lang in LANGUAGES if names.get(lang)), None)
     if main is None:
@@ -289,8 +289,3 @@ def _funder_from_number(number: str) -> str:
     """Case numbers start with the authority's abbreviation (``OKM/123/2026``)."""
     prefix = re.split(r"[/\s-]", number, maxsplit=1)[0]
     return prefix or "Valtionavustusviranomainen"
-
-
-def _digest(value: Any) -> str:
-    blob = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
