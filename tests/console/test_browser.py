@@ -61,6 +61,9 @@ def sign_in(page: Page, site: Site, key: str | None = None) -> None:
 @pytest.fixture
 def page(loopback_page: LoopbackPage) -> Iterator[Page]:
     loopback_page.page.set_default_timeout(15_000)
+    # expect() has its own 5 s default; a cold server's first lemma search under a busy
+    # suite took longer (seen once in a full run), so assertions wait as long as actions.
+    expect.set_options(timeout=15_000)
     # Finnish, as the staff's browsers ask (the console follows Accept-Language).
     loopback_page.page.set_extra_http_headers({"Accept-Language": "fi-FI,fi;q=0.9"})
     yield loopback_page.page
