@@ -211,6 +211,13 @@ class IngestEnvSettings(BaseSettings):
     duplicate_threshold: float | None = Field(
         None, description="Flag near-duplicates at this duplicate score; default per model."
     )
+    import_lease: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Replicas (PostgreSQL): seconds a background import stays with a replica "
+        "that stopped answering; then another replica takes it over and finishes it.",
+    )
 
 
 class SourceSettings(BaseSettings):

@@ -273,7 +273,8 @@ class Container:
 
     @property
     def locks(self) -> ExclusiveWork:
-        """Work one process does at a time (a source sync), across replicas on PostgreSQL."""
+        """Work one process does at a time (a source sync, an import job), across replicas on
+        PostgreSQL."""
         return self.state
 
     @property
@@ -521,7 +522,13 @@ class Container:
         uploads = self.settings.index.data_dir / "uploads"
 
         def build() -> ImportJobService:
-            service = ImportJobService(self.import_service, self.import_jobs, uploads)
+            service = ImportJobService(
+                self.import_service,
+                self.import_jobs,
+                uploads,
+                locks=self.locks,
+                lease_seconds=self.settings.ingest.import_lease,
+            )
             self._closers.append(service.stop)  # before the stores it writes to close
             return service
 

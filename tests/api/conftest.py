@@ -31,6 +31,7 @@ from simatch.config import (
     MatchSettings,
     Settings,
     SourceSettings,
+    StateSettings,
     TextSettings,
 )
 from simatch.domain.confidence import Calibration
@@ -149,10 +150,12 @@ def make_api(tmp_path: Path, analyzer: TextAnalyzer) -> Iterator[ApiFactory]:
         calibration: Calibration | None = None,
         wrap_index: Callable[[VectorIndex], VectorIndex] | None = None,
         sources: dict[str, Any] | None = None,
+        state: dict[str, Any] | None = None,
     ) -> Api:
         api_settings = {"rate_limit_per_key": 0, "rate_limit_per_client": 0, **(api or {})}
         settings = Settings(
             index=IndexSettings(**{"data_dir": tmp_path / f"data{len(made)}", **(index or {})}),
+            state=StateSettings(**(state or {})),
             embedding=EmbeddingSettings(embedding_backend="fake"),
             text=TextSettings(),
             match=MatchSettings(**(match or {})),

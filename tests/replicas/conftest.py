@@ -31,6 +31,8 @@ class Replicas:
     database_url: str
     mock: MockPlatforms
     admin: str  # an admin key's token, made with the CLI
+    stack: ExitStack
+    settings: dict[str, str]
 
     def auth(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
@@ -47,8 +49,25 @@ class Replicas:
         body = created.json()
         return body["key"]["id"], body["token"]
 
+    def holding(self, pid: int) -> Served:
+        """The replica whose process is ``pid`` (a worker is named "host:pid")."""
+        return next(r for r in (self.a, self.b) if r.process is not None and r.process.pid == pid)
 
-@pytest.fixture(scope="module")
+    def other(self, one: Served) -> Served:
+        return self.b if one is self.a else self.a
+
+    def restart(self, dead: Served) -> Served:
+        """Start a killed replica again on its own data directory (its index kept)."""
+        assert dead.process is not None and dead.process.poll() is not None
+        again = self.stack.enter_context(serving(dead.log.parent, timeout=600, **self.settings))
+        if dead is self.a:
+            self.a = again
+        else:
+            self.b = again
+        return again
+
+
+@pytest.fixture(scope="package")
 def replicas(
     tmp_path_factory: pytest.TempPathFactory, mock_platforms: MockPlatforms
 ) -> Iterator[Replicas]:
@@ -71,6 +90,8 @@ def replicas(
             "SIMATCH_ALERTS_INTERVAL": "0.5",
             "SIMATCH_ALERTS_LEASE": "3",
             "SIMATCH_ALERTS_WEBHOOK_TIMEOUT": "60",
+            # A background import whose replica dies is taken over 3 s after its last sign.
+            "SIMATCH_IMPORT_LEASE": "3",
         }
         served = []
         for name in ("a", "b"):
@@ -79,11 +100,12 @@ def replicas(
             served.append(stack.enter_context(serving(workdir, timeout=600, **settings)))
         a, b = served
         admin = a.create_key("admin", "replica tests")
-        yield Replicas(a, b, url, mock_platforms, admin)
-        for one in served:
+        pair = Replicas(a, b, url, mock_platforms, admin, stack, settings)
+        yield pair
+        for one in (*served, pair.a, pair.b):
             assert "Traceback" not in one.output(), one.output()[-4000:]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def demo_dirs(replicas: Replicas) -> tuple[Path, Path]:
     return Path(replicas.a.env["SIMATCH_DATA_DIR"]), Path(replicas.b.env["SIMATCH_DATA_DIR"])

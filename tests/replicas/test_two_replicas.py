@@ -1,7 +1,7 @@
 """Any request can land on either replica: keys, the match log and feedback, rate limits,
 chat threads and console sessions are shared through PostgreSQL (issue 16); an alert being
 delivered by a replica that dies is delivered by the other, once (the last test: it kills
-one of the replicas)."""
+one of the replicas, and starts it again)."""
 
 from __future__ import annotations
 
@@ -169,9 +169,10 @@ def test_a_console_session_is_valid_on_both_until_signed_out(replicas: Replicas)
 def test_a_replica_killed_while_delivering_an_alert_leaves_it_to_the_other(
     replicas: Replicas,
 ) -> None:
-    """Last in this module: it kills one of the replicas. The first delivery attempt hangs
-    at the receiver; the replica sending it is SIGKILLed; after the lease the other replica
-    sends it again, with the same delivery id, and the receiver keeps it once."""
+    """Last in this module: it kills one of the replicas (started again at the end). The
+    first delivery attempt hangs at the receiver; the replica sending it is SIGKILLed; after
+    the lease the other replica sends it again, with the same delivery id, and the receiver
+    keeps it once."""
     hold = threading.Event()
     seen: list[tuple[str | None, dict[str, object]]] = []
     kept: dict[str, dict[str, object]] = {}
@@ -236,6 +237,7 @@ def test_a_replica_killed_while_delivering_an_alert_leaves_it_to_the_other(
         with psycopg.connect(replicas.database_url, autocommit=True) as conn:
             rows = conn.execute("SELECT state, attempts FROM alert_outbox").fetchall()
         assert rows == [("sent", 2)]
+        replicas.restart(dying)  # for the import scenarios (test_two_replicas_imports.py)
     finally:
         hold.set()
         hook.shutdown()

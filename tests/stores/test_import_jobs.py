@@ -1,8 +1,20 @@
-"""The ImportJobStore contract, on SQLite and PostgreSQL."""
+"""The ImportJobStore contract, on SQLite and PostgreSQL; PostgreSQL's jobs are shared by
+replicas (``SharedImportJobs``: uploads kept, claims with a lease, takeover)."""
 
 from __future__ import annotations
 
+import io
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from simatch.domain.audit import Actor
+from simatch.domain.imports import SharedImportJobs
 from simatch.stores.factory import StateBackend, open_import_jobs
+from tests.stores.conftest import open_backend
 
 
 def test_a_job_goes_queued_running_succeeded(backend: StateBackend) -> None:
@@ -65,3 +77,94 @@ def test_list_newest_first_and_unfinished_oldest_first(backend: StateBackend) ->
     assert [j.id for j in other.list()] == ids[::-1]
     other.close()
     store.close()
+
+
+def test_a_job_names_its_submitter_and_only_its_worker_writes_it(backend: StateBackend) -> None:
+    store = open_import_jobs(backend)
+    who = Actor("Kaisa", "console", "k1")
+    job = store.create("c" * 32, "a.jsonl", "jsonl", "u", "host:1", who)
+    assert job.submitted_by == who
+    assert store.create("d" * 32, "b.jsonl", "jsonl", "u", "host:1").submitted_by is None
+    store.start(job.id)
+    # Another worker (a replica that lost the job) writes nothing, and is told to stop.
+    assert store.progress(job.id, {"read": 5}, {}, worker="host:2") is True
+    assert store.finish(job.id, "succeeded", {"read": 9}, None, worker="host:2") is None
+    seen = store.get(job.id)
+    assert seen is not None and seen.state == "running" and seen.progress == {}
+    assert store.progress(job.id, {"read": 5}, {}, worker="host:1") is False
+    done = store.finish(job.id, "succeeded", {"read": 9}, None, worker="host:1")
+    assert done is not None and done.progress == {"read": 9} and done.submitted_by == who
+    store.close()
+
+
+@pytest.fixture
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SharedImportJobs]:
+    """PostgreSQL's store (SQLite jobs run on the machine that received them)."""
+    backend = open_backend("postgresql", tmp_path / "data", request)
+    store = open_import_jobs(backend)
+    assert isinstance(store, SharedImportJobs)
+    yield store
+    store.close()
+    backend.close()
+
+
+def test_sqlite_jobs_are_not_shared(tmp_path: Path) -> None:
+    store = open_import_jobs(StateBackend(tmp_path))
+    assert not isinstance(store, SharedImportJobs)  # restart fails them instead
+    store.close()
+
+
+def test_shared_jobs_keep_the_upload_for_any_replica(
+    shared: SharedImportJobs, tmp_path: Path
+) -> None:
+    upload = tmp_path / "x.upload"
+    content = bytes(range(256)) * 9000  # more than one part
+    upload.write_bytes(content)
+    job = shared.create("e" * 32, "x.jsonl", "jsonl", str(upload), "host:1")
+    upload.unlink()  # the replica that received it is gone
+    assert shared.has_upload(job.upload)
+    out = io.BytesIO()
+    assert shared.fetch_upload(job.upload, out) and out.getvalue() == content
+    # A retry's job names the same upload: kept once, still there.
+    shared.create("f" * 32, "x.jsonl", "jsonl", str(upload), "host:2")
+    out = io.BytesIO()
+    assert shared.fetch_upload(job.upload, out) and out.getvalue() == content
+    shared.drop_upload(job.upload)
+    assert not shared.has_upload(job.upload)
+    assert not shared.fetch_upload(job.upload, io.BytesIO())
+
+
+def test_a_claimed_job_is_taken_over_only_after_its_lease(shared: SharedImportJobs) -> None:
+    first = shared.create("1" * 32, "a.jsonl", "jsonl", "u1", "host:a")
+    second = shared.create("2" * 32, "b.jsonl", "jsonl", "u2", "host:b")
+    mine = shared.claim("host:a", lease_seconds=0.6)
+    assert mine is not None and mine.id == first.id  # oldest first, any submitter's
+    assert (mine.state, mine.worker, mine.attempts) == ("running", "host:a", 1)
+    other = shared.claim("host:b", lease_seconds=30)
+    assert other is not None and other.id == second.id  # not the held one
+    assert shared.claim("host:c", lease_seconds=30) is None
+    assert shared.extend(first.id, "host:a", 0.6)
+    assert not shared.extend(first.id, "host:c", 30)  # not its job
+    time.sleep(0.8)  # host:a stopped extending: it died
+    taken = shared.claim("host:c", lease_seconds=30)
+    assert taken is not None and taken.id == first.id
+    assert (taken.worker, taken.attempts, taken.started_at) == ("host:c", 2, mine.started_at)
+    assert not shared.extend(first.id, "host:a", 30)  # the dead one lost it for good
+    assert shared.progress(first.id, {"read": 1}, {}, worker="host:a") is True  # stop
+    assert shared.finish(first.id, "succeeded", {}, None, worker="host:a") is None
+    assert shared.finish(first.id, "succeeded", {}, None, worker="host:c") is not None
+    time.sleep(0.1)
+    assert shared.claim("host:d", lease_seconds=0.01) is None  # finished, held: nothing
+    # A queued job cancelled is never claimed.
+    third = shared.create("3" * 32, "c.jsonl", "jsonl", "u3", "host:a")
+    shared.request_cancel(third.id)
+    assert shared.claim("host:a", 30) is None
+
+
+def test_two_workers_claiming_at_once_get_different_jobs(shared: SharedImportJobs) -> None:
+    for n in range(6):
+        shared.create(f"{n:032x}", f"{n}.jsonl", "jsonl", f"u{n}", "host:a")
+    with ThreadPoolExecutor(6) as pool:
+        claimed = list(pool.map(lambda w: shared.claim(f"w:{w}", 30), range(6)))
+    ids = [job.id for job in claimed if job is not None]
+    assert sorted(ids) == [f"{n:032x}" for n in range(6)]

@@ -7,7 +7,9 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol, runtime_checkable
+
+from simatch.domain.audit import Actor
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATES: tuple[JobState, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -34,6 +36,8 @@ class ImportJob:
     cancel_requested: bool = False
     worker: str | None = None  # "host:pid" of the process that runs it
     upload: str = ""  # where the uploaded file waits (under the data directory)
+    submitted_by: Actor | None = None  # who asked (the audit entry names them)
+    attempts: int = 0  # runs started by a shared store's workers (1 + takeovers)
 
     @property
     def finished(self) -> bool:
@@ -43,8 +47,16 @@ class ImportJob:
 class ImportJobStore(Protocol):
     """Import jobs, newest first. Every change is one atomic write."""
 
-    def create(self, job_id: str, source: str, format: str, upload: str, worker: str) -> ImportJob:
-        """A new job, ``queued``."""
+    def create(
+        self,
+        job_id: str,
+        source: str,
+        format: str,
+        upload: str,
+        worker: str,
+        actor: Actor | None = None,
+    ) -> ImportJob:
+        """A new job, ``queued``, submitted by ``actor``."""
         ...
 
     def get(self, job_id: str) -> ImportJob | None: ...
@@ -61,8 +73,16 @@ class ImportJobStore(Protocol):
         """``queued`` -> ``running``; None when the job is not queued (cancelled meanwhile)."""
         ...
 
-    def progress(self, job_id: str, progress: dict[str, int], report: dict[str, Any]) -> bool:
-        """Record a running job's progress; returns whether a cancel was requested."""
+    def progress(
+        self,
+        job_id: str,
+        progress: dict[str, int],
+        report: dict[str, Any],
+        worker: str | None = None,
+    ) -> bool:
+        """Record a running job's progress; returns whether a cancel was requested. With
+        ``worker``, only while that worker runs the job (else nothing is written and the
+        answer is True: stop, another replica took the job over)."""
         ...
 
     def finish(
@@ -72,8 +92,10 @@ class ImportJobStore(Protocol):
         progress: dict[str, int],
         report: dict[str, Any] | None,
         error: str | None = None,
+        worker: str | None = None,
     ) -> ImportJob | None:
-        """An unfinished job ends in ``state``; None when it had already finished."""
+        """An unfinished job ends in ``state``; None when it had already finished (or, with
+        ``worker``, when another worker runs it now)."""
         ...
 
     def request_cancel(self, job_id: str) -> ImportJob | None:
@@ -81,3 +103,35 @@ class ImportJobStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SharedImportJobs(ImportJobStore, Protocol):
+    """Import jobs that any replica may run (PostgreSQL): ``create`` keeps the upload's
+    bytes with the job, and a worker claims a job with a lease that it extends while it
+    runs. A job whose worker died (its lease ran out) is claimed again by another and run
+    from the start: an import is idempotent (records are upserts by key, unchanged ones are
+    skipped by their content hash), so re-running it finishes it and does nothing twice."""
+
+    def claim(self, worker: str, lease_seconds: float) -> ImportJob | None:
+        """The oldest job that is queued, or running with an expired lease, now ``running``
+        for ``worker`` (its ``worker`` field, ``attempts`` counted); None when there is
+        none."""
+        ...
+
+    def extend(self, job_id: str, worker: str, lease_seconds: float) -> bool:
+        """Keep running the job; False when the lease was lost (another worker has it)."""
+        ...
+
+    def fetch_upload(self, upload: str, target: IO[bytes]) -> bool:
+        """Write the kept bytes of ``upload`` (a job's ``upload``) to ``target``; False when
+        they are no longer kept."""
+        ...
+
+    def has_upload(self, upload: str) -> bool:
+        """Whether the bytes of ``upload`` are still kept (a retry needs them)."""
+        ...
+
+    def drop_upload(self, upload: str) -> None:
+        """Forget the kept bytes of ``upload`` (its job succeeded)."""
+        ...

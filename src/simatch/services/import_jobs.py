@@ -11,9 +11,16 @@ API (``/v1/imports``) and the staff console.
     service.stop()                                    # when it stops
 
 A job records its progress after every batch it wrote, so what it says was indexed was
-indexed. When the process dies mid-import, the next start on this machine marks the job
-``failed`` with those counts; re-running it (``retry``, or importing the file again) skips
-what already landed by the records' content hashes and finishes the rest.
+indexed. One import writes at a time across every process sharing the state (the
+``ExclusiveWork`` lock ``import``: an advisory lock on PostgreSQL, a file lock on one machine).
+
+Where the process dies mid-import depends on the store:
+- one machine (SQLite): the next start marks the job ``failed`` with those counts;
+  re-running it (``retry``, or importing the file again) skips what already landed by the
+  records' content hashes and finishes the rest;
+- replicas (``SharedImportJobs``, PostgreSQL): any replica's worker claims queued jobs with a
+  lease it extends while it runs; once a dead replica's lease runs out another replica claims
+  the job and runs it again from the start, which finishes it (the same content-hash skip).
 """
 
 from __future__ import annotations
@@ -26,13 +33,17 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from simatch.domain.audit import Actor
-from simatch.domain.imports import ImportJob, ImportJobStore
+from simatch.domain.imports import ImportJob, ImportJobStore, SharedImportJobs
 from simatch.domain.records import BaseRecord
+from simatch.domain.stores import ExclusiveWork
 from simatch.errors import Conflict, NotFound
 from simatch.ingest.readers import Format, read_stream
 from simatch.ingest.report import (
@@ -47,6 +58,10 @@ log = logging.getLogger(__name__)
 
 JOB_ACTOR = Actor(name="import job", via="api")  # a job whose submitter is not known here
 PROGRESS_INTERVAL_S = 0.5  # at most this often a running job writes its progress
+LOCK = "import"  # the ExclusiveWork lock held while a job writes
+MAX_RUNS = 3  # a shared job claimed more often than this (its replicas died) fails
+LOCK_POLL_S = 0.5  # how often a worker waiting for the import lock tries it again
+POLL_S = 5.0  # a shared store's worker looks for jobs queued elsewhere this often (at most)
 
 
 @dataclass(frozen=True)
@@ -65,26 +80,36 @@ class ImportJobService:
         store: ImportJobStore,
         uploads_dir: Path,
         worker: str | None = None,
+        *,
+        locks: ExclusiveWork | None = None,
+        lease_seconds: float = 60.0,
     ) -> None:
         """``uploads_dir``: where uploads wait for their job (kept after a job failed, so
-        that it can be retried); ``worker`` names this process in the jobs it runs."""
+        that it can be retried); ``worker`` names this process in the jobs it runs;
+        ``locks``: where the ``import`` lock is taken (none: this process only);
+        ``lease_seconds``: how long a shared job stays this worker's without a sign of life."""
         self.imports = imports
         self.store = store
+        self.shared = store if isinstance(store, SharedImportJobs) else None
         self.uploads_dir = uploads_dir
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self.locks = locks
+        self.lease_seconds = lease_seconds
+        self._wake = threading.Event()  # a job was submitted here
+        self._lease_lost: set[str] = set()  # jobs another worker took over from this one
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._cancel: dict[str, threading.Event] = {}
-        self._actors: dict[str, Actor] = {}  # who submitted the jobs queued here
         self._stopping = threading.Event()
         self._lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> list[ImportJob]:
-        """Fail the jobs a dead process left unfinished, and start the worker. Returns the
-        jobs it marked failed."""
-        recovered = self.recover()
+        """Fail the jobs a dead process left unfinished (one machine; on a shared store
+        another worker takes them over instead), and start the worker. Returns the jobs it
+        marked failed."""
+        recovered = self.recover() if self.shared is None else []
         self._ensure_worker()
         return recovered
 
@@ -107,6 +132,7 @@ class ImportJobService:
         for event in list(self._cancel.values()):
             event.set()
         self._queue.put(None)
+        self._wake.set()
         thread.join(timeout)
 
     def recover(self) -> list[ImportJob]:
@@ -142,9 +168,12 @@ class ImportJobService:
     ) -> ImportJob:
         """Queue a job for a file already in ``upload_path()``; the job owns it from now.
         ``actor`` (who asked) is written to the audit trail with the import's counts."""
-        job = self.store.create(uuid.uuid4().hex, source, fmt, str(upload), self.worker)
-        self._actors[job.id] = actor or JOB_ACTOR
-        self._queue.put(job.id)
+        job = self.store.create(uuid.uuid4().hex, source, fmt, str(upload), self.worker, actor)
+        if self.shared is None:
+            self._queue.put(job.id)
+        else:  # the store keeps the bytes; whichever replica runs the job fetches them
+            upload.unlink(missing_ok=True)
+        self._wake.set()
         self._ensure_worker()
         return job
 
@@ -162,7 +191,7 @@ class ImportJobService:
         old = self.get(job_id)
         if not old.finished:
             raise Conflict(f"import {job_id} has not finished", {"id": job_id, "state": old.state})
-        if old.state == "succeeded" or not Path(old.upload).is_file():
+        if old.state == "succeeded" or not self._has_upload(old):
             raise Conflict(
                 f"import {job_id}'s file is no longer kept; import the file again",
                 {"id": job_id, "state": old.state},
@@ -222,19 +251,100 @@ class ImportJobService:
 
     def _work(self) -> None:
         while not self._stopping.is_set():
-            job_id = self._queue.get()
-            if job_id is None:
-                return
-            try:
-                self._run(job_id)
-            except Exception:  # a broken job must not stop the worker
-                log.exception("import job %s failed outside the import", job_id)
+            if self.shared is None:
+                job_id = self._queue.get()
+                if job_id is None:
+                    return
+                ran = self._guarded(job_id, partial(self._run_local, job_id))
+            else:
+                self._wake.clear()
+                ran = self._guarded(None, self._run_shared)
+            if not ran:
+                self._wake.wait(min(POLL_S, self.lease_seconds / 2))
 
-    def _run(self, job_id: str) -> None:
-        job = self.store.start(job_id)
-        if job is None:
-            return  # cancelled while queued
+    def _guarded(self, job_id: str | None, run: Callable[[], bool]) -> bool:
+        try:
+            return run()
+        except Exception:  # a broken job (or an unreachable store) must not stop the worker
+            log.exception("import job %s failed outside the import", job_id or "(claiming)")
+            return False
+
+    @contextmanager
+    def _writer(self) -> Iterator[bool]:
+        """The ``import`` lock, once the last job of another process let go of it."""
+        if self.locks is None:
+            yield True
+            return
+        while not self._stopping.is_set():
+            with self.locks.exclusive(LOCK) as taken:
+                if taken:
+                    yield True
+                    return
+            self._stopping.wait(LOCK_POLL_S)  # another process's job writes meanwhile
+        yield False
+
+    def _run_local(self, job_id: str) -> bool:
+        with self._writer() as writing:
+            if not writing:
+                return True  # stopping; the job is failed at the next start
+            job = self.store.start(job_id)
+            if job is not None:  # else cancelled while queued
+                self._run(job, threading.Event())
+        return True
+
+    def _run_shared(self) -> bool:
+        """Claim the next job of any replica and run it, holding its lease meanwhile."""
+        assert self.shared is not None
+        with self._writer() as writing:
+            job = self.shared.claim(self.worker, self.lease_seconds) if writing else None
+            if job is None:
+                return False
+            if job.cancel_requested:  # asked while its dead worker held it
+                self.store.finish(job.id, "cancelled", job.progress, job.report, None, self.worker)
+                return True
+            if job.attempts > MAX_RUNS:
+                message = (
+                    f"interrupted {job.attempts - 1} times: the servers running it stopped; "
+                    "retry it (records already indexed are skipped)"
+                )
+                self.store.finish(job.id, "failed", job.progress, job.report, message, self.worker)
+                return True
+            if job.attempts > 1:
+                log.warning("import job %s: taken over (run %d)", job.id, job.attempts)
+            lost = threading.Event()
+            beating = threading.Thread(
+                target=self._heartbeat, args=(job.id, lost), name="import-lease", daemon=True
+            )
+            beating.start()
+            try:
+                self._run(job, lost)
+            finally:
+                lost.set()  # ends the heartbeat too
+                beating.join()
+        return True
+
+    def _heartbeat(self, job_id: str, lost: threading.Event) -> None:
+        """Extend the lease until the job ends (``lost`` set by the runner) or the lease is
+        lost (another worker took the job: ``lost`` set here, the import stops)."""
+        assert self.shared is not None
+        while not lost.wait(self.lease_seconds / 3):
+            try:
+                if not self.shared.extend(job_id, self.worker, self.lease_seconds):
+                    log.warning("import job %s: lease lost; another worker runs it", job_id)
+                    self._lease_lost.add(job_id)
+                    lost.set()
+                    cancel = self._cancel.get(job_id)
+                    if cancel is not None:
+                        cancel.set()
+            except Exception as exc:  # the store is down for now: try again next beat
+                log.warning("import job %s: lease not extended (%s)", job_id, exc)
+
+    def _run(self, job: ImportJob, lost: threading.Event) -> None:
+        job_id = job.id
         cancel = self._cancel[job_id] = threading.Event()
+        if lost.is_set():
+            cancel.set()
+        worker = self.worker if self.shared is not None else None
         last = 0.0
 
         def observe(report: IngestReport) -> None:
@@ -243,43 +353,82 @@ class ImportJobService:
             if now - last < PROGRESS_INTERVAL_S:
                 return
             last = now
-            if self.store.progress(job_id, report_progress(report), report_summary(report)):
+            summary = report_summary(report)
+            if self.store.progress(job_id, report_progress(report), summary, worker):
                 cancel.set()
 
         fmt: Format = "csv" if job.format == "csv" else "jsonl"
         started = time.perf_counter()
         report: IngestReport | None = None
+        upload: Path | None = None
         try:
+            upload = self._local_upload(job)
+            if upload is None:
+                self.store.finish(
+                    job_id, "failed", job.progress, job.report,
+                    "the uploaded file is no longer kept; import the file again", worker,
+                )  # fmt: skip
+                return
             report = self.imports.import_file(
-                Path(job.upload),
+                upload,
                 job.source,
                 fmt,
                 observe=observe,
                 cancel=cancel,
-                actor=self._actors.pop(job_id, JOB_ACTOR),
+                actor=job.submitted_by or JOB_ACTOR,
             )
         except Exception as exc:
             log.exception("import job %s failed", job_id)
             latest = self.store.get(job_id)
             progress = latest.progress if latest else {}
             self.store.finish(
-                job_id, "failed", progress, latest.report if latest else None, str(exc)
+                job_id, "failed", progress, latest.report if latest else None, str(exc), worker
             )
             return
         finally:
             self._cancel.pop(job_id, None)
+            if self.shared is not None and upload is not None:
+                upload.unlink(missing_ok=True)  # a copy for this run; the store keeps it
         report.seconds = time.perf_counter() - started
         summary = report_summary(report)
         progress = report_progress(report)
-        if self._stopping.is_set():
-            self.store.finish(
-                job_id, "failed", progress, summary, "interrupted: the server stopped; retry it"
-            )
+        if job_id in self._lease_lost:
+            self._lease_lost.discard(job_id)  # the other worker finishes it
+        elif self.shared is not None and self._stopping.is_set():
+            # Let go of the lease at once: another replica (or this one, restarted) runs it.
+            self.shared.extend(job_id, self.worker, 0.0)
+        elif self._stopping.is_set():
+            message = "interrupted: the server stopped; retry it"
+            self.store.finish(job_id, "failed", progress, summary, message)
         elif cancel.is_set():
-            self.store.finish(job_id, "cancelled", progress, summary)
-        else:
-            self.store.finish(job_id, "succeeded", progress, summary)
-            Path(job.upload).unlink(missing_ok=True)
+            self.store.finish(job_id, "cancelled", progress, summary, None, worker)
+        elif self.store.finish(job_id, "succeeded", progress, summary, None, worker) is not None:
+            if self.shared is not None:
+                self.shared.drop_upload(job.upload)
+            else:
+                upload.unlink(missing_ok=True)
+
+    def _local_upload(self, job: ImportJob) -> Path | None:
+        """The job's upload on this machine's disk: where it was written (one machine), or
+        fetched from the shared store into the uploads directory for this run."""
+        path = Path(job.upload)
+        if path.is_file() or self.shared is None:
+            return path if path.is_file() else None
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        local = self.uploads_dir / path.name
+        fetching = local.with_suffix(".part")
+        with fetching.open("wb") as out:
+            found = self.shared.fetch_upload(job.upload, out)
+        if not found:
+            fetching.unlink(missing_ok=True)
+            return None
+        fetching.replace(local)
+        return local
+
+    def _has_upload(self, job: ImportJob) -> bool:
+        if Path(job.upload).is_file():
+            return True
+        return self.shared is not None and self.shared.has_upload(job.upload)
 
 
 def _alive(pid: int) -> bool:

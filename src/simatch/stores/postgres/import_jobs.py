@@ -1,17 +1,24 @@
-"""Import jobs in PostgreSQL (``ImportJobStore``): one row per job, progress and report as
-JSONB; every replica sees every job (each runs the jobs whose upload it received)."""
+"""Import jobs in PostgreSQL (``SharedImportJobs``): one row per job, progress and report as
+JSONB. Every replica sees every job, and any replica may run one: the upload's bytes are
+kept in ``import_uploads`` (1 MiB parts) until the job succeeds, and a worker claims a job
+with a lease (``claims.py``: ``FOR UPDATE SKIP LOCKED``) that it extends while it runs, so a
+job whose replica died is taken over by another once the lease runs out."""
 
 from __future__ import annotations
 
 import builtins
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from psycopg.types.json import Jsonb
 
+from simatch.domain.audit import Actor
 from simatch.domain.imports import FINISHED, ImportJob, JobState
+from simatch.stores.postgres import claims
 from simatch.stores.postgres.database import Database
 from simatch.stores.postgres.migrations import Migrations
+from simatch.stores.queues import Queue
 
 MIGRATIONS = Migrations(
     "import_jobs",
@@ -32,28 +39,115 @@ MIGRATIONS = Migrations(
             worker TEXT,
             upload TEXT NOT NULL
         )""",
+        # 2: jobs any replica may run (a lease on each), the uploads they read, the submitter.
+        """ALTER TABLE import_jobs ADD COLUMN claimed_by TEXT,
+            ADD COLUMN claimed_until TIMESTAMPTZ,
+            ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0,
+            ADD COLUMN submitted_by JSONB;
+        CREATE INDEX import_jobs_unfinished ON import_jobs (seq)
+            WHERE state IN ('queued', 'running');
+        CREATE TABLE import_uploads (
+            upload TEXT NOT NULL,
+            part INTEGER NOT NULL,
+            data BYTEA NOT NULL,
+            PRIMARY KEY (upload, part)
+        )""",
     ),
 )
 _COLUMNS = (
     "id, source, format, state, created_at, started_at, finished_at, progress, report, error,"
-    " cancel_requested, worker, upload"
+    " cancel_requested, worker, upload, submitted_by, attempts"
 )
 _DONE = list(FINISHED)
+# Queued jobs, and running ones whose worker stopped extending its lease.
+_QUEUE = Queue("import_jobs", ready="state IN ('queued', 'running')", order="seq", id="id")
+_PART = 1 << 20  # bytes of an upload per row
 
 
 class PgImportJobStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create(self, job_id: str, source: str, format: str, upload: str, worker: str) -> ImportJob:
-        with self._db.connection() as conn:
+    def create(
+        self,
+        job_id: str,
+        source: str,
+        format: str,
+        upload: str,
+        worker: str,
+        actor: Actor | None = None,
+    ) -> ImportJob:
+        """The job, and the bytes of the file at ``upload`` (when this process has it and
+        they are not kept yet: a retry's upload is), in one transaction: a job is never
+        claimable before its upload is readable everywhere."""
+        submitter = Jsonb(vars(actor)) if actor is not None else None
+        with self._db.transaction() as conn:
+            kept = conn.execute(
+                "SELECT 1 FROM import_uploads WHERE upload = %s LIMIT 1", (upload,)
+            ).fetchone()
+            path = Path(upload)
+            if kept is None and path.is_file():
+                with path.open("rb") as handle, conn.cursor() as cur:
+                    part = 0
+                    while data := handle.read(_PART):
+                        cur.execute(
+                            "INSERT INTO import_uploads (upload, part, data) VALUES (%s, %s, %s)",
+                            (upload, part, data),
+                        )
+                        part += 1
             row = conn.execute(
-                "INSERT INTO import_jobs (id, source, format, state, created_at, worker, upload)"
-                f" VALUES (%s, %s, %s, 'queued', %s, %s, %s) RETURNING {_COLUMNS}",
-                (job_id, source, format, _now(), worker, upload),
+                "INSERT INTO import_jobs (id, source, format, state, created_at, worker,"
+                " upload, submitted_by) VALUES (%s, %s, %s, 'queued', %s, %s, %s, %s)"
+                f" RETURNING {_COLUMNS}",
+                (job_id, source, format, _now(), worker, upload, submitter),
             ).fetchone()
         assert row is not None
         return _job(row)
+
+    def claim(self, worker: str, lease_seconds: float) -> ImportJob | None:
+        with self._db.transaction() as conn:
+            claimed = claims.claim(conn, _QUEUE, worker, 1, lease_seconds)
+            if not claimed:
+                return None
+            row = conn.execute(
+                "UPDATE import_jobs SET state = 'running', worker = %s,"
+                f" started_at = COALESCE(started_at, %s) WHERE id = %s RETURNING {_COLUMNS}",
+                (worker, _now(), claimed[0]["id"]),
+            ).fetchone()
+        return _job(row) if row else None
+
+    def extend(self, job_id: str, worker: str, lease_seconds: float) -> bool:
+        with self._db.connection() as conn:
+            return claims.extend(conn, _QUEUE, job_id, worker, lease_seconds)
+
+    def fetch_upload(self, upload: str, target: IO[bytes]) -> bool:
+        found = False
+        with self._db.connection() as conn, conn.cursor() as cur:
+            # One part at a time: an upload of hundreds of MB never sits in memory whole.
+            parts = cur.execute(
+                "SELECT part FROM import_uploads WHERE upload = %s ORDER BY part", (upload,)
+            ).fetchall()
+            for (part,) in parts:
+                row = cur.execute(
+                    "SELECT data FROM import_uploads WHERE upload = %s AND part = %s",
+                    (upload, part),
+                ).fetchone()
+                if row is None:
+                    return False  # dropped meanwhile
+                target.write(row[0])
+                found = True
+        return found
+
+    def has_upload(self, upload: str) -> bool:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM import_uploads WHERE upload = %s LIMIT 1", (upload,)
+            ).fetchone()
+        return row is not None
+
+    def drop_upload(self, upload: str) -> None:
+        with self._db.connection() as conn:
+            conn.execute("DELETE FROM import_uploads WHERE upload = %s", (upload,))
 
     def get(self, job_id: str) -> ImportJob | None:
         with self._db.connection() as conn:
@@ -87,14 +181,23 @@ class PgImportJobStore:
             ).fetchone()
         return _job(row) if row else None
 
-    def progress(self, job_id: str, progress: dict[str, int], report: dict[str, Any]) -> bool:
+    def progress(
+        self,
+        job_id: str,
+        progress: dict[str, int],
+        report: dict[str, Any],
+        worker: str | None = None,
+    ) -> bool:
         with self._db.connection() as conn:
             row = conn.execute(
                 "UPDATE import_jobs SET progress = %s, report = %s"
-                " WHERE id = %s AND state = 'running' RETURNING cancel_requested",
-                (Jsonb(progress), Jsonb(report), job_id),
+                " WHERE id = %s AND state = 'running' AND (%s::text IS NULL OR worker = %s)"
+                " RETURNING cancel_requested",
+                (Jsonb(progress), Jsonb(report), job_id, worker, worker),
             ).fetchone()
-        return bool(row and row[0])
+        if row is None:
+            return worker is not None  # not this worker's any more: stop
+        return bool(row[0])
 
     def finish(
         self,
@@ -103,12 +206,14 @@ class PgImportJobStore:
         progress: dict[str, int],
         report: dict[str, Any] | None,
         error: str | None = None,
+        worker: str | None = None,
     ) -> ImportJob | None:
         with self._db.connection() as conn:
             row = conn.execute(
                 "UPDATE import_jobs SET state = %s, finished_at = %s, progress = %s,"
-                " report = %s, error = %s"
-                f" WHERE id = %s AND state <> ALL(%s) RETURNING {_COLUMNS}",
+                " report = %s, error = %s, claimed_by = NULL, claimed_until = NULL"
+                " WHERE id = %s AND state <> ALL(%s) AND (%s::text IS NULL OR worker = %s)"
+                f" RETURNING {_COLUMNS}",
                 (
                     state,
                     _now(),
@@ -117,6 +222,8 @@ class PgImportJobStore:
                     error,
                     job_id,
                     _DONE,
+                    worker,
+                    worker,
                 ),
             ).fetchone()
         return _job(row) if row else None
@@ -155,4 +262,6 @@ def _job(row: tuple[Any, ...]) -> ImportJob:
         cancel_requested=bool(row[10]),
         worker=row[11],
         upload=row[12],
+        submitted_by=Actor(**row[13]) if row[13] else None,
+        attempts=int(row[14]),
     )

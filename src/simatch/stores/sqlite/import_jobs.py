@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from simatch.domain.audit import Actor
 from simatch.domain.imports import FINISHED, ImportJob, JobState
 from simatch.stores.sqlite.connection import connect
 
@@ -29,12 +30,13 @@ CREATE TABLE IF NOT EXISTS import_jobs (
   error TEXT,
   cancel_requested INTEGER NOT NULL DEFAULT 0,
   worker TEXT,
-  upload TEXT NOT NULL
+  upload TEXT NOT NULL,
+  submitted_by TEXT
 )
 """
 _COLUMNS = (
     "id, source, format, state, created_at, started_at, finished_at, progress, report, error,"
-    " cancel_requested, worker, upload"
+    " cancel_requested, worker, upload, submitted_by"
 )
 _DONE = ", ".join(f"'{s}'" for s in FINISHED)
 
@@ -45,13 +47,25 @@ class SqliteImportJobStore:
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(import_jobs)")}
+            if "submitted_by" not in columns:  # a file from before jobs named their submitter
+                self._db.execute("ALTER TABLE import_jobs ADD COLUMN submitted_by TEXT")
 
-    def create(self, job_id: str, source: str, format: str, upload: str, worker: str) -> ImportJob:
+    def create(
+        self,
+        job_id: str,
+        source: str,
+        format: str,
+        upload: str,
+        worker: str,
+        actor: Actor | None = None,
+    ) -> ImportJob:
+        submitter = json.dumps(vars(actor)) if actor is not None else None
         with self._lock, self._db:
             self._db.execute(
-                "INSERT INTO import_jobs (id, source, format, state, created_at, worker, upload)"
-                " VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-                (job_id, source, format, _now(), worker, upload),
+                "INSERT INTO import_jobs (id, source, format, state, created_at, worker, upload,"
+                " submitted_by) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+                (job_id, source, format, _now(), worker, upload, submitter),
             )
         found = self.get(job_id)
         assert found is not None
@@ -88,16 +102,24 @@ class SqliteImportJobStore:
             )
         return self.get(job_id) if cur.rowcount else None
 
-    def progress(self, job_id: str, progress: dict[str, int], report: dict[str, Any]) -> bool:
+    def progress(
+        self,
+        job_id: str,
+        progress: dict[str, int],
+        report: dict[str, Any],
+        worker: str | None = None,
+    ) -> bool:
         with self._lock, self._db:
-            self._db.execute(
+            cur = self._db.execute(
                 "UPDATE import_jobs SET progress = ?, report = ?"
-                " WHERE id = ? AND state = 'running'",
-                (json.dumps(progress), json.dumps(report), job_id),
+                " WHERE id = ? AND state = 'running' AND (? IS NULL OR worker = ?)",
+                (json.dumps(progress), json.dumps(report), job_id, worker, worker),
             )
             row = self._db.execute(
                 "SELECT cancel_requested FROM import_jobs WHERE id = ?", (job_id,)
             ).fetchone()
+        if worker is not None and cur.rowcount == 0:
+            return True  # not this worker's any more: stop
         return bool(row and row[0])
 
     def finish(
@@ -107,11 +129,12 @@ class SqliteImportJobStore:
         progress: dict[str, int],
         report: dict[str, Any] | None,
         error: str | None = None,
+        worker: str | None = None,
     ) -> ImportJob | None:
         with self._lock, self._db:
             cur = self._db.execute(
                 "UPDATE import_jobs SET state = ?, finished_at = ?, progress = ?, report = ?,"
-                f" error = ? WHERE id = ? AND state NOT IN ({_DONE})",
+                f" error = ? WHERE id = ? AND state NOT IN ({_DONE}) AND (? IS NULL OR worker = ?)",
                 (
                     state,
                     _now(),
@@ -119,6 +142,8 @@ class SqliteImportJobStore:
                     json.dumps(report) if report is not None else None,
                     error,
                     job_id,
+                    worker,
+                    worker,
                 ),
             )
         return self.get(job_id) if cur.rowcount else None
@@ -166,4 +191,5 @@ def _job(row: tuple[Any, ...]) -> ImportJob:
         cancel_requested=bool(row[10]),
         worker=row[11],
         upload=row[12],
+        submitted_by=Actor(**json.loads(row[13])) if row[13] else None,
     )
