@@ -5,7 +5,7 @@ its PostgreSQL table so that copying again adds nothing (a primary key with ON C
 NOT EXISTS on what makes a row itself where the table has only a generated id). Each store
 is copied in one transaction. Rate-limit buckets live in memory on one machine and are not
 copied (they refill within a minute). A new store with a SQLite file adds its ``Copy`` to
-``COPIES`` (docs/stores.md).
+``COPIES`` (docs/stores.md); the alert store's tables and the import jobs are here too.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Copy:
     insert: str  # PostgreSQL, one row, idempotent
     convert: Callable[[Row], Row] = _same  # SQLite row -> insert parameters
     before: str | None = None  # PostgreSQL, once, in the same transaction
+    prepare: Callable[[Path], None] | None = None  # brings an older SQLite file up to date
 
 
 def _feedback(row: Row) -> Row:
@@ -51,7 +52,7 @@ def _gap(row: Row) -> Row:
             created, platform, text, match_id)  # fmt: skip
 
 
-COPIES: tuple[Copy, ...] = (
+_CORE_COPIES: tuple[Copy, ...] = (
     Copy(
         "api_keys",
         "keys.sqlite",
@@ -168,6 +169,107 @@ COPIES: tuple[Copy, ...] = (
 )
 
 
+# Alerts (alerts.sqlite): times are Unix seconds there, documents JSON text.
+_ALERTS = "alerts.sqlite"
+_ALERT_COPIES: tuple[Copy, ...] = (
+    Copy(
+        "alert_meta",
+        _ALERTS,
+        "SELECT name, value FROM meta WHERE name <> 'version'",
+        # A secret the database has already (a replica started first) is kept: links it
+        # signed keep working; the version counts changes and is bumped below.
+        "INSERT INTO alert_meta (name, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+    ),
+    Copy(
+        "alert_subscriptions",
+        _ALERTS,
+        "SELECT id, need_key, channel, frequency, target, secret, language, owner, created,"
+        " last_activity, next_digest FROM subscriptions",
+        "INSERT INTO alert_subscriptions (id, need_key, channel, frequency, target, secret,"
+        " language, owner, created, last_activity, next_digest) VALUES (%s, %s, %s, %s,"
+        " %s::jsonb, %s, %s, %s, to_timestamp(%s), to_timestamp(%s), to_timestamp(%s))"
+        " ON CONFLICT DO NOTHING",
+        # Replicas reload the followed needs when the version moves.
+        before="UPDATE alert_meta SET value = (value::bigint + 1)::text WHERE name = 'version'",
+    ),
+    Copy(
+        "alert_journal",  # records not yet checked against the followed needs
+        _ALERTS,
+        "SELECT key, content_hash, created FROM journal ORDER BY id",
+        "INSERT INTO alert_journal (key, content_hash, created)"
+        " SELECT %s, %s, to_timestamp(%s) WHERE NOT EXISTS (SELECT 1 FROM alert_journal"
+        " WHERE key = %s AND content_hash = %s AND created = to_timestamp(%s))",
+        lambda r: (*r, *r),
+    ),
+    Copy(
+        "alert_seen",  # what each need was alerted about (never again)
+        _ALERTS,
+        "SELECT need_key, record_key, at, how FROM seen",
+        "INSERT INTO alert_seen (need_key, record_key, at, how)"
+        " VALUES (%s, %s, to_timestamp(%s), %s) ON CONFLICT DO NOTHING",
+    ),
+    Copy(
+        "alert_digest_items",
+        _ALERTS,
+        "SELECT subscription_id, record_key, item, created FROM digest_items ORDER BY id",
+        "INSERT INTO alert_digest_items (subscription_id, record_key, item, created)"
+        " SELECT %s, %s, %s::jsonb, to_timestamp(%s) WHERE NOT EXISTS (SELECT 1 FROM"
+        " alert_digest_items WHERE subscription_id = %s AND record_key = %s"
+        " AND created = to_timestamp(%s))",
+        lambda r: (*r, r[0], r[1], r[3]),
+    ),
+    Copy(
+        "alert_reminders",
+        _ALERTS,
+        "SELECT subscription_id, record_key, item, remind_at FROM reminders",
+        "INSERT INTO alert_reminders (subscription_id, record_key, item, remind_at)"
+        " VALUES (%s, %s, %s::jsonb, to_timestamp(%s)) ON CONFLICT DO NOTHING",
+    ),
+    Copy(
+        "alert_outbox",  # a delivery keeps its idempotency key: never sent twice
+        _ALERTS,
+        "SELECT idem, subscription_id, channel, kind, items, state, due, created, sent,"
+        " last_error, attempts FROM outbox ORDER BY id",
+        "INSERT INTO alert_outbox (idem, subscription_id, channel, kind, items, state, due,"
+        " created, sent, last_error, attempts) VALUES (%s, %s, %s, %s, %s::jsonb, %s,"
+        " to_timestamp(%s), to_timestamp(%s), to_timestamp(%s), %s, %s)"
+        " ON CONFLICT (idem) DO NOTHING",
+    ),
+)
+
+
+def _import_job(row: Row) -> Row:
+    state, error = row[3], row[9]
+    if state not in ("succeeded", "failed", "cancelled"):
+        state = "failed"
+        error = "interrupted: its server stopped before it finished; import the file again"
+    return (*row[:3], state, *row[4:9], error, bool(row[10]), *row[11:])
+
+
+def _upgrade_import_jobs(path: Path) -> None:
+    """A file from before jobs named their submitter gets the column (as the server would)."""
+    from simatch.stores.sqlite.import_jobs import SqliteImportJobStore
+
+    SqliteImportJobStore(path).close()
+
+
+# Background imports (import-jobs.sqlite): the history, for the console and GET /v1/imports.
+# A job left unfinished (its server was killed) is copied as failed.
+_IMPORT_JOB_COPY = Copy(
+    "import_jobs",
+    "import-jobs.sqlite",
+    "SELECT id, source, format, state, created_at, started_at, finished_at, progress, report,"
+    " error, cancel_requested, worker, upload, submitted_by FROM import_jobs ORDER BY seq",
+    "INSERT INTO import_jobs (id, source, format, state, created_at, started_at, finished_at,"
+    " progress, report, error, cancel_requested, worker, upload, submitted_by) VALUES"
+    " (%s, %s, %s, %s, %s::timestamptz, %s::timestamptz, COALESCE(%s::timestamptz, now()),"
+    " %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (id) DO NOTHING",
+    _import_job,
+    prepare=_upgrade_import_jobs,
+)
+COPIES: tuple[Copy, ...] = (*_CORE_COPIES, *_ALERT_COPIES, _IMPORT_JOB_COPY)
+
+
 @dataclass(frozen=True)
 class Copied:
     store: str
@@ -192,6 +294,8 @@ def _copy_one(db: Database, data_dir: Path, copy: Copy) -> Copied:
     path = data_dir / copy.file
     if not path.exists():
         return Copied(copy.store, 0, 0)
+    if copy.prepare is not None:
+        copy.prepare(path)
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     read = added = 0
     try:
