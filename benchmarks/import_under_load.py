@@ -63,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--idle-seconds", type=float, default=20)
+    parser.add_argument("--port", type=int, default=0, help="Default: a free one.")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="simatch-import-load-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMATCH_")}
@@ -78,7 +79,7 @@ def main() -> None:
     )  # fmt: skip
     token = created.stdout.strip().splitlines()[-1]
     body = "".join(json.dumps(r.data) + "\n" for r in sentence_rows(args.records)).encode()
-    port = free_port()
+    port = args.port or free_port()
     with (data_dir / "serve.log").open("ab") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "simatch.cli.main", "serve", "--port", str(port)],

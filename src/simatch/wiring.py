@@ -58,6 +58,7 @@ from simatch.services import (
     MatchService,
     RecordSearch,
     RecordService,
+    RequestsFirst,
     ReviewService,
     SessionService,
     StateMigrationService,
@@ -242,6 +243,7 @@ class Container:
                 centring=self.centring,
                 duplicates=self.duplicates,
                 listener=self.alert_hook if self.settings.alerts.alerts_enabled else None,
+                pause=self.requests_first.pause,
             ),
         )
 
@@ -475,8 +477,14 @@ class Container:
                 self.feedback_store,
                 limits=MatchLimits(m.match_limit, m.match_max_limit),
                 concurrency=m.match_concurrency or None,
+                requests=self.requests_first,
             ),
         )
+
+    @property
+    def requests_first(self) -> RequestsFirst:
+        """Where background imports wait while matches are being answered."""
+        return self._once("requests_first", RequestsFirst)
 
     @property
     def feedback_service(self) -> FeedbackService:

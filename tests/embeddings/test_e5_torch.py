@@ -233,3 +233,42 @@ def test_batching_does_not_change_vectors(e5_torch: Embedder) -> None:
     serial = E5TorchEmbedder(workers=1, token_budget=64, batch_size=3).embed_documents(texts)
     for other in (one_by_one, serial):
         assert (batched * other).sum(axis=1).min() > 0.9999
+
+
+@pytest.mark.model
+def test_document_workers_run_at_the_callers_priority(
+    e5_torch: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers are started by the call, so a background import's run below requests
+    (simatch.services.background) and a foreground one's do not."""
+    import os
+    import sys
+    import threading
+
+    from simatch.embeddings import e5_torch as module
+
+    if sys.platform != "linux":
+        pytest.skip("per-thread nice is Linux's")
+    seen: list[int] = []
+    set_up = module._one_thread
+
+    def recording() -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        set_up()
+
+    monkeypatch.setattr(module, "_one_thread", recording)
+    texts = demo_texts()[:40]
+    normal = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    e5_torch.embed_documents(texts)
+    assert seen and set(seen) == {normal}
+
+    seen.clear()
+
+    def background() -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        e5_torch.embed_documents(texts)
+
+    thread = threading.Thread(target=background)
+    thread.start()
+    thread.join()
+    assert len(seen) > 1 and set(seen) == {19}

@@ -178,7 +178,6 @@ class E5TorchEmbedder:
         self._path = bundled_model_path(variant)
         self._encoder: _Encoder | None = None
         self._tokenizer: UnigramTokenizer | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     @property
@@ -222,14 +221,6 @@ class E5TorchEmbedder:
         chunks = [content[i : i + width] for i in range(0, len(content), width)] or [[]]
         return [[tok.bos, *chunk, tok.eos] for chunk in chunks]
 
-    def _pool_of_workers(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    self._workers, thread_name_prefix="e5-documents", initializer=_one_thread
-                )
-            return self._pool
-
     def _run(self, texts: Sequence[str], prefix: str, parallel: bool) -> Vector:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -248,9 +239,17 @@ class E5TorchEmbedder:
             with torch.inference_mode():
                 pooled[part] = encoder.forward([windows[w] for w in part]).numpy()
 
-        if parallel and self._workers > 1 and len(batches) > 1:
-            # list() waits for every batch and raises the first error.
-            list(self._pool_of_workers().map(embed, batches))
+        workers = min(self._workers, len(batches)) if parallel else 1
+        if workers > 1:
+            # Workers of this call, started by the calling thread: they inherit its
+            # scheduling priority (a background import's workers run below the requests',
+            # simatch.services.background). Starting them costs well under 1 ms a call.
+            with ThreadPoolExecutor(
+                workers, thread_name_prefix="e5-documents", initializer=_one_thread
+            ) as pool:
+                # Longest first, so that the call ends on short batches and no worker waits
+                # long for the other's last one. list() waits for all, raises the first error.
+                list(pool.map(embed, batches[::-1]))
         else:
             for part in batches:
                 embed(part)

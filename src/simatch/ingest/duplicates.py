@@ -24,7 +24,7 @@ for staff and never merged.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from simatch.domain.ports import QueryTerms, SearchFilter, TextAnalyzer, VectorIndex
@@ -72,11 +72,13 @@ class DuplicateDetector:
         analyzer: TextAnalyzer,
         threshold: float,
         candidates: int = 5,
+        pause: Callable[[], None] | None = None,
     ) -> None:
         self.index = index
         self.analyzer = analyzer
         self.threshold = threshold
         self.candidates = candidates
+        self._pause = pause  # between records (Ingestor.pause)
         # A record's analysis as a question, by its text: most records are analysed again
         # as another record's neighbour (the backward direction), and analysing (with
         # dictionary translations) is most of a check's time. Kept for one import.
@@ -87,6 +89,8 @@ class DuplicateDetector:
         (so twins in one batch are found too). Each pair once, highest score first."""
         flags: dict[tuple[str, str], DuplicateFlag] = {}
         for record in records:
+            if self._pause is not None:
+                self._pause()
             for flag in self._check_one(_probe(record)):
                 pair = (min(flag.key, flag.other), max(flag.key, flag.other))
                 if pair not in flags or flags[pair].score < flag.score:

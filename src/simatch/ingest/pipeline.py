@@ -114,6 +114,7 @@ class Ingestor:
         centring: LanguageCentring | None = None,
         duplicates: DuplicateSink | None = None,
         listener: IndexListener | None = None,
+        pause: Callable[[], None] | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
@@ -123,6 +124,9 @@ class Ingestor:
         self.centring = centring  # records are stored centred per language (domain.centring)
         self.duplicates = duplicates
         self.listener = listener
+        # Called between small steps (a record, a write): a background import waits there
+        # while requests are answered (simatch.services.background.RequestsFirst).
+        self.pause = pause or _go_on
 
     # -- validation -------------------------------------------------------------------------
 
@@ -216,7 +220,9 @@ class Ingestor:
     def _detector(self) -> DuplicateDetector | None:
         threshold = self.settings.duplicate_threshold
         return (
-            None if threshold is None else DuplicateDetector(self.index, self.analyzer, threshold)
+            None
+            if threshold is None
+            else DuplicateDetector(self.index, self.analyzer, threshold, pause=self.pause)
         )
 
     def _read(
@@ -257,6 +263,7 @@ class Ingestor:
         if not changed:
             return None
         for record in changed:
+            self.pause()
             run.pending[record.key] = hashes[record.key]
             if record.language is None:
                 record.language = self.analyzer.detect_language(record.search_text())  # type: ignore[assignment]
@@ -270,7 +277,7 @@ class Ingestor:
             existed=[r.key in known for r in changed],
             cache_keys=keys,
             texts=texts,
-            lexical=[self._lexical(r) for r in changed],
+            lexical=[self._lexical(r) for r in changed],  # pauses per record
             vectors={i: cached[k] for i, k in enumerate(keys) if k in cached},
         )
 
@@ -278,6 +285,7 @@ class Ingestor:
         """Stage 2: the texts the cache did not have."""
         missing = [i for i in range(len(batch.texts)) if i not in batch.vectors]
         if missing:
+            self.pause()
             fresh = self.embedder.embed_documents([batch.texts[i] for i in missing])
             self.cache.put_many({batch.cache_keys[i]: fresh[j] for j, i in enumerate(missing)})
             batch.vectors.update({i: fresh[j] for j, i in enumerate(missing)})
@@ -306,6 +314,7 @@ class Ingestor:
             if listener
             else None
         )
+        self.pause()
         self.index.upsert(docs)
         if listener is not None:
             listener.after_index(batch.records, vectors, token)
@@ -346,6 +355,7 @@ class Ingestor:
 
     def _lexical(self, record: BaseRecord) -> tuple[list[dict[str, Any]], list[str], SparseVector]:
         """The record's passages (with their terms), all its terms, and its sparse vector."""
+        self.pause()
         language = record.language or "fi"
         passages = []
         all_lemmas: list[str] = []
@@ -357,3 +367,7 @@ class Ingestor:
                 if prose:
                     passages.append({"text": passage, "terms": sorted(set(lemmas))})
         return passages, sorted(set(all_lemmas)), self.analyzer.encode_lemmas(all_lemmas)
+
+
+def _go_on() -> None:
+    """No pause: the default outside a server."""

@@ -3,6 +3,7 @@
 
 from simatch.services.alerts import AlertPolicy, AlertService, RunReport
 from simatch.services.audit import AuditPage, AuditService
+from simatch.services.background import RequestsFirst
 from simatch.services.dashboard import DashboardService
 from simatch.services.duplicates import DuplicateService
 from simatch.services.feedback import FeedbackPage, FeedbackService
@@ -49,6 +50,7 @@ __all__ = [
     "RecordPage",
     "RecordSearch",
     "RecordService",
+    "RequestsFirst",
     "ReviewService",
     "RunReport",
     "SessionService",

@@ -52,6 +52,7 @@ from simatch.ingest.report import (
     report_progress,
     report_summary,
 )
+from simatch.services.background import lower_this_thread
 from simatch.services.imports import ImportService
 
 log = logging.getLogger(__name__)
@@ -250,6 +251,8 @@ class ImportJobService:
     # -- the worker --------------------------------------------------------------------------
 
     def _work(self) -> None:
+        # Matches first: the import (and the threads it starts) gets the cores they leave.
+        lower_this_thread()
         while not self._stopping.is_set():
             if self.shared is None:
                 job_id = self._queue.get()

@@ -20,6 +20,7 @@ from simatch.domain.query import DEFAULT_LIMIT, MAX_LIMIT, Query
 from simatch.domain.results import MatchResult
 from simatch.domain.stores import GapNote, MatchLog
 from simatch.errors import InvalidInput
+from simatch.services.background import RequestsFirst
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class MatchService:
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         limits: MatchLimits | None = None,
         concurrency: int | None = None,
+        requests: RequestsFirst | None = None,
     ) -> None:
         self.matcher = matcher
         self.log = log
@@ -49,6 +51,8 @@ class MatchService:
         # matches at once than cores only add GIL hand-offs and cache misses, so the rest
         # wait their turn (measured in benchmarks/README.md, HTTP API load).
         self._slots = threading.BoundedSemaphore(concurrency or os.cpu_count() or 1)
+        # Background work (imports) pauses while matches are answered.
+        self._requests = requests or RequestsFirst()
 
     def match(
         self,
@@ -63,6 +67,16 @@ class MatchService:
         match out of the gap log (the chat's "show anyway"); ``asked_regions``: the regions
         as the asker named them, when ``query.regions`` is an expansion of them."""
         query = self._limited(query)
+        with self._requests.serving():
+            return self._match(query, source, record_gap, asked_regions)
+
+    def _match(
+        self,
+        query: Query,
+        source: str,
+        record_gap: bool,
+        asked_regions: Sequence[str] | None,
+    ) -> MatchResult:
         with self._slots:
             result, vector = self.matcher.match_with_vector(query)
         result.match_id = self._new_id()
