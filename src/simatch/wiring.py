@@ -23,7 +23,14 @@ from simatch.domain.centring import LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, calibration_for
 from simatch.domain.imports import ImportJobStore
 from simatch.domain.matcher import Matcher, MatchTuning
-from simatch.domain.ports import Embedder, FeedbackBoosts, IndexMeta, TextAnalyzer, VectorIndex
+from simatch.domain.ports import (
+    Embedder,
+    FeedbackBoosts,
+    IndexGenerations,
+    IndexMeta,
+    TextAnalyzer,
+    VectorIndex,
+)
 from simatch.domain.reviews import ReviewLog
 from simatch.domain.sessions import SessionStore
 from simatch.domain.sources import Source, SyncStateStore
@@ -38,7 +45,7 @@ from simatch.domain.stores import (
     RateBuckets,
 )
 from simatch.embeddings.factory import build_embedder
-from simatch.index.factory import build_index
+from simatch.index.factory import build_generations
 from simatch.ingest.pipeline import Ingestor, IngestSettings
 from simatch.services import (
     AlertPolicy,
@@ -58,6 +65,7 @@ from simatch.services import (
     MatchService,
     RecordSearch,
     RecordService,
+    ReindexService,
     RequestsFirst,
     ReviewService,
     SessionService,
@@ -157,20 +165,52 @@ class Container:
     @property
     def index(self) -> VectorIndex:
         def make() -> VectorIndex:
-            index = self._given_index or build_index(self.settings.index)
-            signature = self.analyzer.signature
-            centring = self.centring
-            index.open(
-                IndexMeta(
-                    model_id=self.embedder.model_id,
-                    dim=self.embedder.dim,
-                    lexical=signature,
-                    dense=centring.signature if centring is not None else "",
-                )
-            )
+            if self._given_index is not None:
+                index = self._given_index
+            else:
+                # The build `simatch reindex` last switched to, kept until this process ends.
+                generations = self.index_generations
+                index = generations.build(generations.current())
+            index.open(self.index_meta)
             return index
 
         return self._opened("index", make)
+
+    @property
+    def index_meta(self) -> IndexMeta:
+        """What this process's settings build: the index must have been built the same way."""
+        centring = self.centring
+        return IndexMeta(
+            model_id=self.embedder.model_id,
+            dim=self.embedder.dim,
+            lexical=self.analyzer.signature,
+            dense=centring.signature if centring is not None else "",
+        )
+
+    @property
+    def reindex_service(self) -> ReindexService:
+        """Rebuilds the index with this process's model beside the serving build."""
+
+        def ingestor_for(index: VectorIndex) -> Ingestor:
+            # No near-duplicate checks (the records were checked when imported) and no
+            # alerts (nothing is new to the people who follow needs).
+            i = self.settings.ingest
+            settings = IngestSettings(
+                batch_size=i.ingest_batch_size, optimize_after=i.optimize_after
+            )
+            return Ingestor(
+                self.embedder, index, self.analyzer, self.cache, settings, centring=self.centring
+            )
+
+        return self._once(
+            "reindex_service",
+            lambda: ReindexService(self.index_generations, self.index_meta, ingestor_for),
+        )
+
+    @property
+    def index_generations(self) -> IndexGenerations:
+        """The builds of the configured collection (one client for all of them)."""
+        return self._opened("index_generations", lambda: build_generations(self.settings.index))
 
     @property
     def cache(self) -> EmbeddingCache:

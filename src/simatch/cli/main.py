@@ -1,5 +1,5 @@
-"""The ``simatch`` command: ingest, delete, match, demo, info (and serve, keys, eval, duplicates,
-gaps). Every command goes through the services, as the API does."""
+"""The ``simatch`` command: ingest, delete, match, demo, info, reindex (and serve, keys, eval,
+duplicates, gaps). Every command goes through the services, as the API does."""
 
 from __future__ import annotations
 
@@ -170,6 +170,30 @@ def info() -> None:
     out.print(f"model:   {info.model_id} ({info.dim} d)")
     for kind, count in info.counts.items():
         out.print(f"{kind:11} {count}")
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the whole index with the configured model and runtime beside the serving one,
+    then switch over when it is complete (matches meanwhile come from the old build).
+    Interrupted, the old build still serves; run it again to finish. Embedded index: stop
+    the server first (one process opens it); with a Qdrant server it can keep serving."""
+    with opened() as box:
+        service = box.reindex_service
+        with _progress() as bar:
+            task = bar.add_task("reindex", total=None)
+
+            def progress(stage: str, read: int) -> None:
+                bar.update(task, description=f"reindex: {stage}", completed=read)
+
+            report = service.run(progress=progress)
+    out.print(
+        f"{report.build} now serves ({report.records} records; {report.embedded} embedded, "
+        f"{report.caught_up} caught up, {report.removed} removed"
+        f"{', an interrupted run finished' if report.resumed else ''}) in "
+        f"{report.seconds:.1f} s; {report.previous} is kept until the next reindex. "
+        "Restart running servers to serve it."
+    )
 
 
 def main() -> None:

@@ -221,3 +221,43 @@ class VectorIndex(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class IndexGenerations(Protocol):
+    """The builds of one collection: the one serving (``current``) and rebuilds beside it
+    (``simatch reindex``). A process resolves ``current`` when it opens the index and keeps
+    that build until it restarts, so a switch never changes the model under a running
+    process."""
+
+    def current(self) -> str:
+        """The name of the build that serves."""
+        ...
+
+    def names(self) -> list[str]:
+        """Every build that exists, the current one and unfinished rebuilds included."""
+        ...
+
+    def next_name(self) -> str:
+        """A name for a new build, not used by any existing one."""
+        ...
+
+    def build(self, name: str) -> VectorIndex:
+        """The build ``name`` as an index, not yet opened."""
+        ...
+
+    def stored_meta(self, name: str) -> IndexMeta | None:
+        """What the build ``name`` was made with (None: nothing written yet)."""
+        ...
+
+    def switch(self, name: str) -> None:
+        """Make ``name`` the current build, atomically: processes that open the index from
+        now on open it."""
+        ...
+
+    def drop(self, name: str) -> None:
+        """Delete the build ``name`` (never the current one)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection (a server's client); builds are closed on their own."""
+        ...

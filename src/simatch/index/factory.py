@@ -7,16 +7,17 @@ A new index backend is a module in this package plus one branch here; the contra
 from __future__ import annotations
 
 from simatch.config import IndexSettings
-from simatch.domain.ports import VectorIndex
+from simatch.domain.ports import IndexGenerations, VectorIndex
 from simatch.index.schema import load_schema
 
 
-def build_index(settings: IndexSettings) -> VectorIndex:
+def build_generations(settings: IndexSettings) -> IndexGenerations:
+    """The builds of the configured collection (``index.generations``)."""
     schema = load_schema(settings.indexes_dir / "collection.json")
     if settings.qdrant_url:
         from qdrant_client import QdrantClient
 
-        from simatch.index.qdrant_client import ServerIndex
+        from simatch.index.generations import ServerGenerations
 
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         if settings.qdrant_url == ":memory:":
@@ -26,8 +27,20 @@ def build_index(settings: IndexSettings) -> VectorIndex:
             client = QdrantClient(
                 url=settings.qdrant_url, api_key=key, timeout=int(settings.qdrant_timeout)
             )
-        return ServerIndex(client, settings.collection, schema)
-    from simatch.index.qdrant_edge import EdgeIndex
+        return ServerGenerations(client, settings.collection, schema)
+    from simatch.index.generations import EdgeGenerations
 
-    path = settings.data_dir / "index" / settings.collection
-    return EdgeIndex(path, schema, settings.search_threads or None)
+    root = settings.data_dir / "index"
+    return EdgeGenerations(root, settings.collection, schema, settings.search_threads or None)
+
+
+def build_index(settings: IndexSettings) -> VectorIndex:
+    """The current build of the collection (the one ``simatch reindex`` last switched to)."""
+    generations = build_generations(settings)
+    index = generations.build(generations.current())
+    if settings.qdrant_url:
+        from simatch.index.qdrant_client import ServerIndex
+
+        assert isinstance(index, ServerIndex)
+        index.own_client()  # the only build this process opens: it closes the client
+    return index

@@ -8,7 +8,7 @@ The main collection keeps the vectors and the schema's search fields; each recor
 payload lives in ``<collection>__content`` under the same point id, written first and
 deleted last, so that a search never finds a point without its content.
 
-Every call goes through ``_backend_errors``: network failures and 5xx answers become
+Every call goes through ``backend_errors``: network failures and 5xx answers become
 ``BackendUnavailable`` (HTTP 503), so the API can answer and recover by itself, since the
 client reconnects on the next request once the server is back.
 """
@@ -57,7 +57,7 @@ _SIDE_VECTOR = [1.0]
 
 
 @contextlib.contextmanager
-def _backend_errors(collection: str) -> Iterator[None]:
+def backend_errors(collection: str) -> Iterator[None]:
     """The one place where transport failures become BackendUnavailable."""
     try:
         yield
@@ -88,7 +88,7 @@ def _guarded(method: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         self = args[0]
         assert isinstance(self, ServerIndex)
-        with self._serial, _backend_errors(self.collection):
+        with self._serial, backend_errors(self.collection):
             return method(*args, **kwargs)
 
     return wrapper
@@ -97,8 +97,17 @@ def _guarded(method: Callable[P, R]) -> Callable[P, R]:
 class ServerIndex:
     """The VectorIndex port on a ``QdrantClient``; the index owns the client once given."""
 
-    def __init__(self, client: QdrantClient, collection: str, schema: CollectionSchema) -> None:
+    def __init__(
+        self,
+        client: QdrantClient,
+        collection: str,
+        schema: CollectionSchema,
+        owns_client: bool = True,
+    ) -> None:
+        """``owns_client``: close the client with the index (not when builds share one,
+        ``index.generations``)."""
         self._client = client
+        self._owns_client = owns_client
         self.collection = collection
         self.meta_collection = f"{collection}__meta"
         self.content_collection = f"{collection}__content"
@@ -135,12 +144,23 @@ class ServerIndex:
         self._meta = meta
 
     def close(self) -> None:
+        if not self._owns_client:
+            return
         with contextlib.suppress(Exception):  # closing must never fail a shutdown
             self._client.close()
 
+    def own_client(self) -> None:
+        """Close the client with this index from now on."""
+        self._owns_client = True
+
+    @_guarded
+    def stored_meta(self) -> IndexMeta | None:
+        """What this collection was built with (None: nothing written yet)."""
+        return self._read_meta()
+
     def ping(self) -> bool:
         try:
-            with self._serial, _backend_errors(self.collection):
+            with self._serial, backend_errors(self.collection):
                 self._client.collection_exists(self.collection)
         except BackendUnavailable:
             return False

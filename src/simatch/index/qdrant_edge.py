@@ -159,6 +159,10 @@ class EdgeIndex:
     def ping(self) -> bool:
         return self._shard is not None
 
+    def stored_meta(self) -> IndexMeta | None:
+        """What this index was built with (None: nothing written yet); opens nothing."""
+        return self._read_meta()
+
     def optimize(self) -> None:
         with self._lock:
             shard = self._open_shard()

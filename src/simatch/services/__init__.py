@@ -17,6 +17,7 @@ from simatch.services.keys import KeyService
 from simatch.services.match import MatchLimits, MatchService
 from simatch.services.record_search import RecordCriteria, RecordHits, RecordSearch
 from simatch.services.records import RecordPage, RecordService, StoredRecord
+from simatch.services.reindex import ReindexReport, ReindexService
 from simatch.services.reviews import ReviewService
 from simatch.services.sessions import SessionService
 from simatch.services.sources import SourceStatus, SyncService
@@ -50,6 +51,8 @@ __all__ = [
     "RecordPage",
     "RecordSearch",
     "RecordService",
+    "ReindexReport",
+    "ReindexService",
     "RequestsFirst",
     "ReviewService",
     "RunReport",
