@@ -272,3 +272,14 @@ def test_document_workers_run_at_the_callers_priority(
     thread.start()
     thread.join()
     assert len(seen) > 1 and set(seen) == {19}
+
+
+@pytest.mark.model
+def test_documents_in_two_steps_equal_documents_in_one(e5_torch: Embedder) -> None:
+    """Imports tokenize ahead (``TokenizedDocuments``): the same vectors."""
+    from simatch.domain.ports import TokenizedDocuments
+
+    assert isinstance(e5_torch, TokenizedDocuments)
+    texts = [*TRICKY[1:], *demo_texts()[:20], " ".join(eval_texts(80))]
+    two_steps = e5_torch.embed_document_tokens(e5_torch.document_tokens(texts))
+    assert np.array_equal(two_steps, e5_torch.embed_documents(texts))

