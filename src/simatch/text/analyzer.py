@@ -159,10 +159,13 @@ class LexicalAnalyzer:
                 continue
             for start, end in _phrases(len(tokens)):
                 phrase = " ".join(token.lemma for token in tokens[start:end])
+                # Most spans are no headword: asking first keeps them out of the
+                # translation cache, where a long import's spans would push out the words.
+                if phrase not in dictionary:
+                    continue
                 for target, weight in dictionary.weighted_translations(phrase):
                     add(target, phrase, weight)
-                if phrase in dictionary:
-                    covered.update(range(start, end))
+                covered.update(range(start, end))
             for position, token in enumerate(tokens):
                 factor = COVERED_FACTOR if position in covered else 1.0
                 found = dictionary.weighted_translations(token.lemma)
