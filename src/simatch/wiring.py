@@ -57,7 +57,6 @@ from simatch.services import (
     GapService,
     ImportJobService,
     ImportPreviewer,
-    ImportRuns,
     ImportService,
     IndexInfoService,
     KeyService,
@@ -566,7 +565,8 @@ class Container:
 
     @property
     def import_job_service(self) -> ImportJobService:
-        """Background imports (API, staff console); ``start()`` it where jobs should run."""
+        """Background imports (API, staff console: staged with a preview first);
+        ``start()`` it where jobs should run."""
         uploads = self.settings.index.data_dir / "uploads"
 
         def build() -> ImportJobService:
@@ -574,6 +574,7 @@ class Container:
                 self.import_service,
                 self.import_jobs,
                 uploads,
+                previewer=ImportPreviewer(self.index, self.analyzer),
                 locks=self.locks,
                 lease_seconds=self.settings.ingest.import_lease,
             )
@@ -651,19 +652,6 @@ class Container:
                 self.index,
                 self.embedder,
                 same_question=same,
-            ),
-        )
-
-    @property
-    def import_runs(self) -> ImportRuns:
-        """The console's staged and background imports (files kept under the data dir)."""
-        staging = self.settings.index.data_dir / "console-uploads"
-        return self._once(
-            "import_runs",
-            lambda: ImportRuns(
-                self.import_service,
-                ImportPreviewer(self.index, self.analyzer),
-                staging,
             ),
         )
 

@@ -99,9 +99,11 @@ def test_a_csv_file_and_a_discarded_preview(console: Console) -> None:
     discard = re.search(r'action="(/console/import/[0-9a-f]+/discard)"', page)
     assert discard
     console.client.post(discard[1], data={"csrf": console.csrf()})
-    staging = console.api.box.settings.index.data_dir / "console-uploads"
-    assert list(staging.iterdir()) == []
-    assert console.client.get(discard[1].rsplit("/", 1)[0]).status_code == 404
+    uploads = console.api.box.settings.index.data_dir / "uploads"
+    assert list(uploads.iterdir()) == []  # nothing of it is kept
+    discarded = console.client.get(discard[1].rsplit("/", 1)[0])
+    assert discarded.status_code == 200 and "Peruttu" in discarded.text
+    assert 'action="/console/import/' not in discarded.text  # it cannot be started any more
 
 
 def test_an_upload_needs_the_csrf_token_and_a_file(console: Console) -> None:

@@ -237,7 +237,7 @@ def test_a_replica_killed_while_delivering_an_alert_leaves_it_to_the_other(
         with psycopg.connect(replicas.database_url, autocommit=True) as conn:
             rows = conn.execute("SELECT state, attempts FROM alert_outbox").fetchall()
         assert rows == [("sent", 2)]
-        replicas.restart(dying)  # for the import scenarios (test_two_replicas_imports.py)
+        replicas.restart(dying)  # for the import scenarios (test_two_replicas_work.py)
     finally:
         hold.set()
         hook.shutdown()

@@ -168,3 +168,28 @@ def test_two_workers_claiming_at_once_get_different_jobs(shared: SharedImportJob
         claimed = list(pool.map(lambda w: shared.claim(f"w:{w}", 30), range(6)))
     ids = [job.id for job in claimed if job is not None]
     assert sorted(ids) == [f"{n:032x}" for n in range(6)]
+
+
+def test_a_staged_job_waits_with_its_preview_until_queued(backend: StateBackend) -> None:
+    store = open_import_jobs(backend)
+    preview = {"read": 3, "new": 2, "rejected": [{"line": 3, "reason": "bad"}]}
+    staged = store.create("5" * 32, "a.jsonl", "jsonl", "u", "host:1", preview=preview)
+    assert staged.state == "staged" and staged.preview == preview and not staged.finished
+    assert store.start(staged.id) is None  # not run before it is confirmed
+    assert store.unfinished() == []  # a restart leaves it waiting
+    queued = store.queue(staged.id)
+    assert queued is not None and queued.state == "queued" and queued.preview == preview
+    assert store.queue(staged.id) is None  # once
+    other = store.create("6" * 32, "b.jsonl", "jsonl", "u", "host:1", preview={"read": 1})
+    dropped = store.request_cancel(other.id)
+    assert dropped is not None and dropped.state == "cancelled" and dropped.finished
+    assert store.create("7" * 32, "c.jsonl", "jsonl", "u", "host:1").preview is None
+    store.close()
+
+
+def test_a_staged_job_is_not_claimed(shared: SharedImportJobs) -> None:
+    staged = shared.create("8" * 32, "a.jsonl", "jsonl", "u", "host:1", preview={"read": 1})
+    assert shared.claim("host:2", 30) is None
+    shared.queue(staged.id)
+    claimed = shared.claim("host:2", 30)
+    assert claimed is not None and claimed.id == staged.id

@@ -28,7 +28,6 @@ from simatch.services import (
     FeedbackService,
     GapService,
     ImportJobService,
-    ImportRuns,
     ImportService,
     IndexInfoService,
     KeyService,
@@ -101,7 +100,6 @@ get_audit_service = _service(lambda c: c.audit_service)
 get_record_search = _service(lambda c: c.record_search)
 get_session_service = _service(lambda c: c.session_service)
 get_review_service = _service(lambda c: c.review_service)
-get_import_runs = _service(lambda c: c.import_runs)
 get_dashboard_service = _service(lambda c: c.dashboard_service)
 get_alert_service = _service(lambda c: c.alert_service)
 
@@ -122,5 +120,4 @@ RecordSearchDep = Annotated[RecordSearch, Depends(get_record_search)]
 SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
 DashboardServiceDep = Annotated[DashboardService, Depends(get_dashboard_service)]
-ImportRunsDep = Annotated[ImportRuns, Depends(get_import_runs)]
 AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]

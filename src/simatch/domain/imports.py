@@ -11,8 +11,11 @@ from typing import IO, Any, Literal, Protocol, runtime_checkable
 
 from simatch.domain.audit import Actor
 
-JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-JOB_STATES: tuple[JobState, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
+# A staff console upload is ``staged`` (its preview shown) until staff start it: ``queued``.
+JobState = Literal["staged", "queued", "running", "succeeded", "failed", "cancelled"]
+JOB_STATES: tuple[JobState, ...] = (
+    "staged", "queued", "running", "succeeded", "failed", "cancelled"
+)  # fmt: skip
 FINISHED: tuple[JobState, ...] = ("succeeded", "failed", "cancelled")
 # Counters of a job's progress: rows read, documents embedded, records indexed (added or
 # updated), unchanged (skipped by their content hash) and rejected rows.
@@ -37,6 +40,9 @@ class ImportJob:
     worker: str | None = None  # "host:pid" of the process that runs it
     upload: str = ""  # where the uploaded file waits (under the data directory)
     submitted_by: Actor | None = None  # who asked (the audit entry names them)
+    # What the import would do, computed before it starts (``services.import_preview``'s
+    # ``preview_summary``): the staff console shows it; jobs from the API have none.
+    preview: dict[str, Any] | None = None
     attempts: int = 0  # runs started by a shared store's workers (1 + takeovers)
 
     @property
@@ -55,8 +61,14 @@ class ImportJobStore(Protocol):
         upload: str,
         worker: str,
         actor: Actor | None = None,
+        preview: dict[str, Any] | None = None,
     ) -> ImportJob:
-        """A new job, ``queued``, submitted by ``actor``."""
+        """A new job submitted by ``actor``: ``queued``, or ``staged`` with a ``preview``
+        (it waits for ``queue``)."""
+        ...
+
+    def queue(self, job_id: str) -> ImportJob | None:
+        """``staged`` -> ``queued``; None when the job is not staged."""
         ...
 
     def get(self, job_id: str) -> ImportJob | None: ...
@@ -66,7 +78,7 @@ class ImportJobStore(Protocol):
         ...
 
     def unfinished(self) -> builtins.list[ImportJob]:
-        """Jobs queued or running (oldest first): what a restart must look at."""
+        """Jobs queued or running (oldest first; not staged): what a restart must look at."""
         ...
 
     def start(self, job_id: str) -> ImportJob | None:
@@ -99,7 +111,8 @@ class ImportJobStore(Protocol):
         ...
 
     def request_cancel(self, job_id: str) -> ImportJob | None:
-        """Ask a running job to stop (a queued one is cancelled at once); None if unknown."""
+        """Ask a running job to stop (a staged or queued one is cancelled at once); None if
+        unknown."""
         ...
 
     def close(self) -> None: ...

@@ -8,9 +8,8 @@ from simatch.services.dashboard import DashboardService
 from simatch.services.duplicates import DuplicateService
 from simatch.services.feedback import FeedbackPage, FeedbackService
 from simatch.services.gaps import GapService
-from simatch.services.import_jobs import ImportJobService, Preview
+from simatch.services.import_jobs import ImportJobService
 from simatch.services.import_preview import ImportPreview, ImportPreviewer
-from simatch.services.import_runs import ImportRun, ImportRuns
 from simatch.services.imports import ImportService
 from simatch.services.index_info import IndexInfo, IndexInfoService
 from simatch.services.keys import KeyService
@@ -37,15 +36,12 @@ __all__ = [
     "ImportJobService",
     "ImportPreview",
     "ImportPreviewer",
-    "ImportRun",
-    "ImportRuns",
     "ImportService",
     "IndexInfo",
     "IndexInfoService",
     "KeyService",
     "MatchLimits",
     "MatchService",
-    "Preview",
     "RecordCriteria",
     "RecordHits",
     "RecordPage",

@@ -7,7 +7,8 @@ API (``/v1/imports``) and the staff console.
     job = service.submit_stream(stream, "a.jsonl", "jsonl")   # or: upload_path() + submit()
     service.get(job.id).progress                      # rows read / embedded / indexed ...
     service.cancel(job.id); service.retry(job.id)
-    service.preview(stream, "a.jsonl", "jsonl")       # what the first rows would become
+    job = service.stage(upload, "a.jsonl", actor)     # the console: kept, job.preview shown,
+    service.confirm(job.id)                           # then queued (or cancel() drops it)
     service.stop()                                    # when it stops
 
 A job records its progress after every batch it wrote, so what it says was indexed was
@@ -35,24 +36,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from simatch.domain.audit import Actor
 from simatch.domain.imports import ImportJob, ImportJobStore, SharedImportJobs
-from simatch.domain.records import BaseRecord
 from simatch.domain.stores import ExclusiveWork
 from simatch.errors import Conflict, NotFound
-from simatch.ingest.readers import Format, read_stream
-from simatch.ingest.report import (
-    IngestReport,
-    Rejection,
-    report_progress,
-    report_summary,
-)
+from simatch.ingest.readers import Format, detect_format, read_stream
+from simatch.ingest.report import IngestReport, report_progress, report_summary
 from simatch.services.background import lower_this_thread
+from simatch.services.import_preview import ImportPreview, ImportPreviewer, preview_summary
 from simatch.services.imports import ImportService
 
 log = logging.getLogger(__name__)
@@ -65,15 +60,6 @@ LOCK_POLL_S = 0.5  # how often a worker waiting for the import lock tries it aga
 POLL_S = 5.0  # a shared store's worker looks for jobs queued elsewhere this often (at most)
 
 
-@dataclass(frozen=True)
-class Preview:
-    """The first rows of a file as they would be imported; nothing is written."""
-
-    read: int
-    records: list[dict[str, Any]] = field(default_factory=list)  # the valid ones, parsed
-    rejected: list[Rejection] = field(default_factory=list)
-
-
 class ImportJobService:
     def __init__(
         self,
@@ -82,6 +68,7 @@ class ImportJobService:
         uploads_dir: Path,
         worker: str | None = None,
         *,
+        previewer: ImportPreviewer,
         locks: ExclusiveWork | None = None,
         lease_seconds: float = 60.0,
     ) -> None:
@@ -90,6 +77,7 @@ class ImportJobService:
         ``locks``: where the ``import`` lock is taken (none: this process only);
         ``lease_seconds``: how long a shared job stays this worker's without a sign of life."""
         self.imports = imports
+        self.previewer = previewer
         self.store = store
         self.shared = store if isinstance(store, SharedImportJobs) else None
         self.uploads_dir = uploads_dir
@@ -200,21 +188,40 @@ class ImportJobService:
         fmt: Format = "csv" if old.format == "csv" else "jsonl"
         return self.submit(Path(old.upload), old.source, fmt, actor)
 
-    def preview(self, stream: IO[bytes], source: str, fmt: Format, rows: int = 20) -> Preview:
-        """Validate the first ``rows`` rows of a file (the staff console shows them before
-        starting the job); nothing is written."""
-        records: list[BaseRecord] = []
-        rejected: list[Rejection] = []
-        read = 0
-        for row in read_stream(stream, source, fmt):
-            if read >= rows:
-                break
-            read += 1
-            record, problems = self.imports.ingestor.validate(row)
-            rejected.extend(problems)
-            if record is not None:
-                records.append(record)
-        return Preview(read, [r.model_dump(mode="json") for r in records], rejected)
+    def stage(self, stream: IO[bytes], filename: str, actor: Actor | None = None) -> ImportJob:
+        """Keep an upload with what importing it would do (``preview``), as a ``staged`` job
+        that is not run until ``confirm``ed (or ``cancel`` drops it): the staff console
+        shows the preview first. The format is told by the name and the first bytes."""
+        path = self.upload_path()
+        with path.open("wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        name = Path(filename).name or "upload"
+        with path.open("rb") as handle:
+            fmt = detect_format(name, handle.read(64))
+        summary = preview_summary(self.preview(path, name, fmt))
+        job = self.store.create(
+            uuid.uuid4().hex, name, fmt, str(path), self.worker, actor, preview=summary
+        )
+        if self.shared is not None:  # the store keeps the bytes for every replica
+            path.unlink(missing_ok=True)
+        return job
+
+    def confirm(self, job_id: str) -> ImportJob:
+        """Queue a staged job (a second confirmation changes nothing)."""
+        job = self.store.queue(job_id)
+        if job is None:
+            return self.get(job_id)
+        if self.shared is None:
+            self._queue.put(job.id)
+        self._wake.set()
+        self._ensure_worker()
+        return job
+
+    def preview(self, upload: Path, source: str, fmt: Format) -> ImportPreview:
+        """What importing the file would do: rows new, changed, unchanged and rejected, and
+        suspected duplicates; nothing is written."""
+        with upload.open("rb") as handle:
+            return self.previewer.preview(read_stream(handle, source, fmt), source)
 
     # -- reading and cancelling --------------------------------------------------------------
 
@@ -229,10 +236,13 @@ class ImportJobService:
         return self.store.list(limit, offset)
 
     def cancel(self, job_id: str) -> ImportJob:
-        """A queued job is cancelled at once; a running one stops reading and ends
-        ``cancelled`` once the batches in flight are written (what landed stays)."""
-        self.get(job_id)
+        """A staged or queued job is cancelled at once (a staged one's upload is dropped:
+        nothing of it was imported); a running one stops reading and ends ``cancelled`` once
+        the batches in flight are written (what landed stays)."""
+        before = self.get(job_id)
         job = self.store.request_cancel(job_id)
+        if before.state == "staged":
+            self._drop_upload(before)
         event = self._cancel.get(job_id)
         if event is not None:
             event.set()
@@ -406,10 +416,7 @@ class ImportJobService:
         elif cancel.is_set():
             self.store.finish(job_id, "cancelled", progress, summary, None, worker)
         elif self.store.finish(job_id, "succeeded", progress, summary, None, worker) is not None:
-            if self.shared is not None:
-                self.shared.drop_upload(job.upload)
-            else:
-                upload.unlink(missing_ok=True)
+            self._drop_upload(job)
 
     def _local_upload(self, job: ImportJob) -> Path | None:
         """The job's upload on this machine's disk: where it was written (one machine), or
@@ -427,6 +434,11 @@ class ImportJobService:
             return None
         fetching.replace(local)
         return local
+
+    def _drop_upload(self, job: ImportJob) -> None:
+        Path(job.upload).unlink(missing_ok=True)
+        if self.shared is not None:
+            self.shared.drop_upload(job.upload)
 
     def _has_upload(self, job: ImportJob) -> bool:
         if Path(job.upload).is_file():

@@ -5,7 +5,8 @@ like records already in the index. Read-only; the same validation as the import 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from simatch.domain.payload import normalise_name
 from simatch.domain.ports import SearchFilter, TextAnalyzer, VectorIndex
@@ -16,6 +17,7 @@ from simatch.ingest.report import Rejection
 
 BATCH = 256
 SUSPECT_CHECKS = 2000  # new records looked up per preview: a preview stays quick for big files
+SHOWN = 200  # rejected rows and suspects a kept preview lists (the counts are whole)
 
 
 @dataclass(frozen=True)
@@ -110,3 +112,20 @@ class ImportPreviewer:
                     found.append(Suspect(record.key, record.display_title, hit.key, other))
                     break
         return found
+
+
+def preview_summary(preview: ImportPreview, limit: int = SHOWN) -> dict[str, Any]:
+    """The preview as a job keeps it (JSON): the counts, and the first ``limit`` rejected
+    rows and suspected duplicates (a file of bad rows stays a small document)."""
+    return {
+        "read": preview.read,
+        "new": preview.new,
+        "changed": preview.changed,
+        "unchanged": preview.unchanged,
+        "writes": preview.writes,
+        "rejected_rows": preview.rejected_rows,
+        "rejected": [r.model_dump() for r in preview.rejected[:limit]],
+        "suspect_count": len(preview.suspects),
+        "suspects": [asdict(s) for s in preview.suspects[:limit]],
+        "checked": preview.checked,
+    }

@@ -48,7 +48,8 @@ class ImportJobOut(BaseModel):
     id: str
     state: JobState = Field(
         description="queued, running, then succeeded (rejected rows included: see the "
-        "report's `ok`), failed (`error` says why; what was indexed stays) or cancelled."
+        "report's `ok`), failed (`error` says why; what was indexed stays) or cancelled; "
+        "staged: a staff console upload waiting for its preview to be confirmed."
     )
     source: str = Field(description="The file's name, as the report names it.")
     format: str

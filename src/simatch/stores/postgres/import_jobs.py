@@ -52,11 +52,13 @@ MIGRATIONS = Migrations(
             data BYTEA NOT NULL,
             PRIMARY KEY (upload, part)
         )""",
+        # 3: staff console uploads wait, staged, with their preview.
+        "ALTER TABLE import_jobs ADD COLUMN preview JSONB",
     ),
 )
 _COLUMNS = (
     "id, source, format, state, created_at, started_at, finished_at, progress, report, error,"
-    " cancel_requested, worker, upload, submitted_by, attempts"
+    " cancel_requested, worker, upload, submitted_by, attempts, preview"
 )
 _DONE = list(FINISHED)
 # Queued jobs, and running ones whose worker stopped extending its lease.
@@ -76,11 +78,14 @@ class PgImportJobStore:
         upload: str,
         worker: str,
         actor: Actor | None = None,
+        preview: dict[str, Any] | None = None,
     ) -> ImportJob:
         """The job, and the bytes of the file at ``upload`` (when this process has it and
         they are not kept yet: a retry's upload is), in one transaction: a job is never
         claimable before its upload is readable everywhere."""
         submitter = Jsonb(vars(actor)) if actor is not None else None
+        state = "queued" if preview is None else "staged"
+        shown = Jsonb(preview) if preview is not None else None
         with self._db.transaction() as conn:
             kept = conn.execute(
                 "SELECT 1 FROM import_uploads WHERE upload = %s LIMIT 1", (upload,)
@@ -97,12 +102,21 @@ class PgImportJobStore:
                         part += 1
             row = conn.execute(
                 "INSERT INTO import_jobs (id, source, format, state, created_at, worker,"
-                " upload, submitted_by) VALUES (%s, %s, %s, 'queued', %s, %s, %s, %s)"
+                " upload, submitted_by, preview) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 f" RETURNING {_COLUMNS}",
-                (job_id, source, format, _now(), worker, upload, submitter),
+                (job_id, source, format, state, _now(), worker, upload, submitter, shown),
             ).fetchone()
         assert row is not None
         return _job(row)
+
+    def queue(self, job_id: str) -> ImportJob | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "UPDATE import_jobs SET state = 'queued' WHERE id = %s AND state = 'staged'"
+                f" RETURNING {_COLUMNS}",
+                (job_id,),
+            ).fetchone()
+        return _job(row) if row else None
 
     def claim(self, worker: str, lease_seconds: float) -> ImportJob | None:
         with self._db.transaction() as conn:
@@ -167,8 +181,8 @@ class PgImportJobStore:
     def unfinished(self) -> builtins.list[ImportJob]:
         with self._db.connection() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM import_jobs WHERE state <> ALL(%s) ORDER BY seq",
-                (_DONE,),
+                f"SELECT {_COLUMNS} FROM import_jobs WHERE state IN ('queued', 'running')"
+                " ORDER BY seq",
             ).fetchall()
         return [_job(r) for r in rows]
 
@@ -232,8 +246,9 @@ class PgImportJobStore:
         with self._db.connection() as conn:
             row = conn.execute(
                 "UPDATE import_jobs SET cancel_requested = true,"
-                " state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,"
-                " finished_at = CASE WHEN state = 'queued' THEN %s ELSE finished_at END"
+                " state = CASE WHEN state IN ('staged', 'queued') THEN 'cancelled' ELSE state END,"
+                " finished_at = CASE WHEN state IN ('staged', 'queued') THEN %s"
+                " ELSE finished_at END"
                 f" WHERE id = %s RETURNING {_COLUMNS}",
                 (_now(), job_id),
             ).fetchone()
@@ -264,4 +279,5 @@ def _job(row: tuple[Any, ...]) -> ImportJob:
         upload=row[12],
         submitted_by=Actor(**row[13]) if row[13] else None,
         attempts=int(row[14]),
+        preview=row[15],
     )

@@ -31,12 +31,13 @@ CREATE TABLE IF NOT EXISTS import_jobs (
   cancel_requested INTEGER NOT NULL DEFAULT 0,
   worker TEXT,
   upload TEXT NOT NULL,
-  submitted_by TEXT
+  submitted_by TEXT,
+  preview TEXT
 )
 """
 _COLUMNS = (
     "id, source, format, state, created_at, started_at, finished_at, progress, report, error,"
-    " cancel_requested, worker, upload, submitted_by"
+    " cancel_requested, worker, upload, submitted_by, preview"
 )
 _DONE = ", ".join(f"'{s}'" for s in FINISHED)
 
@@ -48,8 +49,9 @@ class SqliteImportJobStore:
         with self._lock, self._db:
             self._db.execute(_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(import_jobs)")}
-            if "submitted_by" not in columns:  # a file from before jobs named their submitter
-                self._db.execute("ALTER TABLE import_jobs ADD COLUMN submitted_by TEXT")
+            for column in ("submitted_by", "preview"):  # a file from before they were kept
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE import_jobs ADD COLUMN {column} TEXT")
 
     def create(
         self,
@@ -59,13 +61,16 @@ class SqliteImportJobStore:
         upload: str,
         worker: str,
         actor: Actor | None = None,
+        preview: dict[str, Any] | None = None,
     ) -> ImportJob:
         submitter = json.dumps(vars(actor)) if actor is not None else None
+        state = "queued" if preview is None else "staged"
+        shown = json.dumps(preview) if preview is not None else None
         with self._lock, self._db:
             self._db.execute(
                 "INSERT INTO import_jobs (id, source, format, state, created_at, worker, upload,"
-                " submitted_by) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
-                (job_id, source, format, _now(), worker, upload, submitter),
+                " submitted_by, preview) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, source, format, state, _now(), worker, upload, submitter, shown),
             )
         found = self.get(job_id)
         assert found is not None
@@ -89,9 +94,18 @@ class SqliteImportJobStore:
     def unfinished(self) -> builtins.list[ImportJob]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM import_jobs WHERE state NOT IN ({_DONE}) ORDER BY seq"
+                f"SELECT {_COLUMNS} FROM import_jobs WHERE state IN ('queued', 'running')"
+                " ORDER BY seq"
             ).fetchall()
         return [_job(r) for r in rows]
+
+    def queue(self, job_id: str) -> ImportJob | None:
+        with self._lock, self._db:
+            cur = self._db.execute(
+                "UPDATE import_jobs SET state = 'queued' WHERE id = ? AND state = 'staged'",
+                (job_id,),
+            )
+        return self.get(job_id) if cur.rowcount else None
 
     def start(self, job_id: str) -> ImportJob | None:
         with self._lock, self._db:
@@ -152,7 +166,7 @@ class SqliteImportJobStore:
         with self._lock, self._db:
             self._db.execute(
                 "UPDATE import_jobs SET state = 'cancelled', finished_at = ?, cancel_requested = 1"
-                " WHERE id = ? AND state = 'queued'",
+                " WHERE id = ? AND state IN ('staged', 'queued')",
                 (_now(), job_id),
             )
             self._db.execute(
@@ -192,4 +206,5 @@ def _job(row: tuple[Any, ...]) -> ImportJob:
         worker=row[11],
         upload=row[12],
         submitted_by=Actor(**json.loads(row[13])) if row[13] else None,
+        preview=json.loads(row[14]) if row[14] else None,
     )

@@ -1,7 +1,8 @@
-"""Background imports on two replicas sharing PostgreSQL (issue 16): a job submitted on one
-is visible on the other; one import writes at a time across both (the ``import`` advisory
-lock); a job whose replica is SIGKILLed in the middle is taken over by the other once the
-lease (3 s here) runs out, and finished.
+"""Work on two replicas sharing PostgreSQL (issue 16). Background imports: a job submitted
+on one is visible on the other; one import writes at a time across both (the ``import``
+advisory lock); a staff console import staged on one is started and followed on the other;
+a job whose replica is SIGKILLed in the middle is taken over by the other once the lease
+(3 s here) runs out, and finished.
 
 Each replica has its own embedded index here (a shared Qdrant server cannot run on these
 machines), so "finished" means: the job is ``succeeded``, every row of the file is in the
@@ -19,6 +20,7 @@ per key, then 1 a minute) is for the other scenarios.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -128,6 +130,58 @@ def test_one_import_writes_at_a_time_across_replicas(replicas: Replicas) -> None
     assert [j["state"] for j in jobs] == ["succeeded", "succeeded"], jobs
     one, other = sorted(jobs, key=lambda j: j["started_at"])
     assert one["finished_at"] <= other["started_at"], jobs  # never both writing
+
+
+def test_a_console_import_staged_on_one_replica_is_started_and_followed_on_the_other(
+    replicas: Replicas,
+) -> None:
+    """The staff console's imports are the shared jobs: a file uploaded (and previewed) on
+    one replica is started from the other, and its report is read on the first."""
+    token = replicas.a.create_key("curate", "Kaisa (curator)")
+    finnish = {"Accept-Language": "fi"}
+    with httpx.Client(timeout=60, headers=finnish) as browser:
+        form = browser.get(f"{replicas.a.url}/console/sign-in")
+        found = re.search(r'name="token" value="([^"]+)"', form.text)
+        assert found, form.text[:1000]
+        signed = browser.post(
+            f"{replicas.a.url}/console/sign-in",
+            data={"key": token, "token": found[1], "next": "/console/"},
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303, signed.text[:500]
+
+        def csrf(url: str) -> str:
+            page = browser.get(url)
+            assert page.status_code == 200, page.text[:500]
+            match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert match, page.text[:2000]
+            return match[1]
+
+        staged = browser.post(
+            f"{replicas.a.url}/console/import",
+            data={"csrf": csrf(f"{replicas.a.url}/console/import")},
+            files={"file": ("konsoli.jsonl", rows("konsoli", 30), "application/octet-stream")},
+            follow_redirects=False,
+        )
+        assert staged.status_code == 303, staged.text[:500]
+        path = staged.headers["location"]
+        job_id = path.rsplit("/", 1)[1]
+        preview = browser.get(replicas.b.url + path)  # the other replica shows the preview
+        assert preview.status_code == 200 and 'id="n-new">30<' in preview.text, preview.text
+        assert job_row(replicas.database_url, job_id)["state"] == "staged"
+        started = browser.post(
+            f"{replicas.b.url}{path}/start",
+            data={"csrf": csrf(replicas.b.url + path)},
+            follow_redirects=False,
+        )
+        assert started.status_code == 303, started.text[:500]
+        done = wait_for(replicas.database_url, job_id, finished)
+        assert done["state"] == "succeeded", done
+        page = browser.get(replicas.a.url + path).text
+        assert 'id="report"' in page and "Lisätty 30" in page, page[-3000:]
+        assert 'value="100"' in page
+        listed = browser.get(f"{replicas.b.url}/console/import").text
+        assert "konsoli.jsonl" in listed and "Kaisa (curator)" in listed
 
 
 def test_an_import_whose_replica_is_killed_is_finished_by_the_other(replicas: Replicas) -> None:
