@@ -92,6 +92,8 @@ def replicas(
             "SLACK_BOT_TOKEN": "xoxb-test-token",
             "SLACK_SIGNING_SECRET": SECRET,
             "SIMATCH_SLACK_API_URL": f"{mock_platforms.url}/api/",
+            # Teams too, replying to the same mock's connector (no Bot Framework tokens).
+            "SIMATCH_TEAMS_ALLOW_ANONYMOUS": "true",
             # Both replicas deliver alerts: every half second, holding a delivery 3 s.
             "SIMATCH_ALERTS_ALLOW_HTTP": "true",
             "SIMATCH_ALERTS_INTERVAL": "0.5",

@@ -1,7 +1,7 @@
 """Any request can land on either replica: keys, the match log and feedback, rate limits,
-chat threads and console sessions are shared through PostgreSQL (issue 16); an alert being
-delivered by a replica that dies is delivered by the other, once (the last test: it kills
-one of the replicas, and starts it again)."""
+chat threads (Slack and Teams) and console sessions are shared through PostgreSQL (issue
+16); an alert being delivered by a replica that dies is delivered by the other, once (the
+last test: it kills one of the replicas, and starts it again)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 import signal
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
@@ -19,6 +20,7 @@ import pytest
 
 from simatch.alerts.signing import DELIVERY_HEADER
 from tests.alerts.conftest import MATCHING_CALL, NEED
+from tests.bots import test_teams as teams
 from tests.bots.conftest import MockPlatforms, mock_platforms  # noqa: F401 - fixture
 from tests.bots.test_slack import (
     buttons,
@@ -136,6 +138,24 @@ def test_a_chat_follow_up_is_answered_by_the_other_replica(replicas: Replicas) -
     assert click(on_a, channel, answer, buttons(answer, "more")[0]).status_code == 200
     more = post(3)
     assert more["thread_ts"] == ts and "Lisää tuloksia" in str(more["text"])
+
+
+def test_a_teams_follow_up_is_answered_by_the_other_replica(replicas: Replicas) -> None:
+    mock: MockPlatforms = replicas.mock
+    on_a = SimpleNamespace(url=replicas.a.url, mock=mock)
+    on_b = SimpleNamespace(url=replicas.b.url, mock=mock)
+    conversation = f"19:chan-{uuid.uuid4().hex[:6]}@thread.tacv2;messageid=1700000000002"
+    asked = teams.activity(mock, conversation, QUESTION, conversation_type="channel",
+                           mention=True)  # fmt: skip
+    assert teams.post(on_a, asked).status_code == 202
+    (answer,) = teams.replies(on_a, conversation)
+    assert "**Ratkaisut**" in teams.card_text(teams.card_of(answer))
+    follow = teams.activity(mock, conversation, "vain Uusimaa", conversation_type="channel",
+                            mention=True)  # fmt: skip
+    assert teams.post(on_b, follow).status_code == 202
+    second = teams.replies(on_b, conversation, 2)[1]
+    refined = teams.card_text(teams.card_of(second))
+    assert "Vain: Uusimaa" in refined and "**Ratkaisut**" in refined
 
 
 def test_a_console_session_is_valid_on_both_until_signed_out(replicas: Replicas) -> None:
