@@ -9,9 +9,12 @@ import io
 import time
 from pathlib import Path
 
+import pytest
+
 from simatch.domain.audit import Actor, AuditQuery
 from simatch.domain.imports import SharedImportJobs
 from simatch.domain.ports import SearchFilter
+from simatch.errors import Conflict
 from tests.api.conftest import ApiFactory
 from tests.api.test_import_jobs import rows
 
@@ -59,3 +62,42 @@ def test_a_dead_replicas_job_is_finished_by_another_and_nothing_twice(
         ("Kaisa", ROWS - COMMITTED),  # newest first
         ("cli", COMMITTED),  # the rows the dead replica had committed, imported above
     ]
+
+
+def test_a_cancelled_shared_job_is_retried_from_the_kept_upload(
+    make_api: ApiFactory, fresh_pg_url: str
+) -> None:
+    api = make_api(state={"database_url": fresh_pg_url}, ingest={"import_lease": 1.0})
+    box, jobs = api.box, api.box.import_job_service
+    with box.locks.exclusive("import", wait=True):  # another replica's import writes
+        job = jobs.submit_stream(io.BytesIO(rows(5)), "five.jsonl", "jsonl")
+        assert not list((box.settings.index.data_dir / "uploads").glob("*.upload"))  # in PG
+        assert jobs.cancel(job.id).state == "cancelled"
+    again = jobs.retry(job.id)
+    done = jobs.wait(again.id, timeout=30)
+    assert done.state == "succeeded" and done.progress["added"] == 5, done
+    with pytest.raises(Conflict):  # its upload went with the success
+        jobs.retry(again.id)
+    with pytest.raises(Conflict):
+        jobs.retry(job.id)
+
+
+def test_a_stopping_replica_hands_its_running_job_over_at_once(
+    make_api: ApiFactory, fresh_pg_url: str
+) -> None:
+    api = make_api(
+        state={"database_url": fresh_pg_url},
+        ingest={"import_lease": 60.0, "ingest_batch_size": 8},
+    )
+    jobs, store = api.box.import_job_service, api.box.import_jobs
+    assert isinstance(store, SharedImportJobs)
+    job = jobs.submit_stream(io.BytesIO(rows(3000)), "many.jsonl", "jsonl")
+    deadline = time.monotonic() + 30
+    while (seen := jobs.get(job.id)).progress.get("added", 0) == 0:
+        assert time.monotonic() < deadline and not seen.finished, seen
+        time.sleep(0.02)
+    jobs.stop()  # SIGTERM: the batches in flight are written, then the job is let go
+    left = jobs.get(job.id)
+    assert left.state == "running", left  # not failed: another replica finishes it
+    taken = store.claim("other:1", 60)  # long before the 60 s lease would have run out
+    assert taken is not None and taken.id == job.id and taken.attempts == 2
