@@ -1,7 +1,7 @@
-"""Imports as background jobs: the upload is kept on disk, a job is queued and answered at
-once, and one worker thread per process runs the jobs one after another (one import writes
-at a time, while matches keep being answered). Every transport uses the same jobs: the HTTP
-API (``/v1/imports``) and the staff console.
+"""Imports as background jobs: the upload is kept (on disk, or in the database replicas
+share), a job is queued and answered at once, and one worker thread per process runs the
+jobs one after another (one import writes at a time, while matches keep being answered).
+Every transport uses the same jobs: the HTTP API (``/v1/imports``) and the staff console.
 
     service.start()                                   # once, when the server starts
     job = service.submit_stream(stream, "a.jsonl", "jsonl")   # or: upload_path() + submit()
@@ -112,7 +112,8 @@ class ImportJobService:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop after the running job's batches in flight are written; that job ends
         ``failed`` (interrupted, re-runnable), queued ones are failed the same way at the
-        next start."""
+        next start. On a shared store the job is handed back instead (its lease ends now)
+        and another replica runs it; queued ones wait for any replica."""
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is None:
