@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
-from simatch.alerts.competitors import Competitors, DenseRankBound
 from simatch.alerts.detector import DetectionSettings, Detector
 from simatch.alerts.dispatcher import Dispatcher, RetryPolicy
 from simatch.alerts.hook import AlertHook, catch_up
@@ -381,21 +380,8 @@ class Container:
                 settings,
                 self.calibration,
                 cache=self.cache,
-                competitors=self._competitors(),
             ),
         )
-
-    def _competitors(self) -> Competitors:
-        m = self.settings.match
-        bound = DenseRankBound(
-            self.calibration,
-            self.settings.alerts.alerts_min_confidence,
-            rrf_k=m.rrf_k,
-            dense_weight=m.dense_weight,
-            lexical_weight=m.lexical_weight,
-            candidates=m.candidates,
-        )
-        return Competitors(bound, keep=m.candidates)
 
     @property
     def alert_hook(self) -> AlertHook:

@@ -48,7 +48,7 @@ def test_killed_after_detection_delivers_once_after_restart(
             headers=curate, timeout=30,
         )  # fmt: skip
         assert put.status_code in (200, 201), put.text
-        assert status(first.env)["pending"] == 1  # detected, in the outbox
+        assert status(first.env)["pending"] == 1, first.output()  # detected, in the outbox
         assert first.process is not None
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(10)

@@ -1,18 +1,22 @@
 """Reverse matching: which followed needs would a match show these new records to?
 
-For a batch of records just indexed, each with the dense vector the index stores:
+For the records of an import (``hook``), each with the vectors the index stores:
 
-1. Prefilter (numpy, cheap): the cosine of each record with every followed need's question
-   vector is exactly the dense similarity a match for that need would see. Pairs below the
-   similarity that the calibrated confidence needs (or the calibrated floor) cannot be
-   alerted; of the rest, only each record's ``max_needs_per_record`` nearest needs go on.
-2. Already known pairs (alerted before, or known when the need was followed) are dropped.
-3. Each remaining need is matched once, as ``/v1/match`` would (``Matcher.reverse``): a
+1. Similarity (numpy): the cosine of each record with every followed need's question vector
+   is exactly the dense similarity a match for that need would see; pairs below what the
+   calibrated confidence needs cannot alert.
+2. Screening (``screen``): the batch's records are ranked among themselves in both channels
+   for every need left; pairs whose rank bounds cannot reach the confidence, or that have
+   ``top`` records of their section ahead, are dropped (never one that would alert).
+3. Already known pairs (alerted before, or known when the need was followed) are dropped.
+4. Each remaining need is matched once, as ``/v1/match`` would (``Matcher.reverse_many``): a
    record is kept when it is among the first ``top`` of its section with at least the
-   configured confidence. Closed calls never; needs of the need's own organisation are not
-   peers; a need is never its own alert.
+   configured confidence. Closed calls and withdrawn records never; needs of the need's own
+   organisation are not peers; a need is never its own alert.
 
-What was decided is written in one transaction of the store (history, outbox, journal).
+``exact=True`` skips step 2 (every pair above the floor is matched): the reference the
+screened path is tested against. What was decided is written in one transaction of the
+store (history, outbox, journal).
 """
 
 from __future__ import annotations
@@ -27,14 +31,14 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-from simatch.alerts.competitors import Competitors
+from simatch.alerts.screen import NeedRow, NeedTerms, PoolBatch, Screen, section_codes
 from simatch.domain.alerts import AlertItem, AlertStore, Found
 from simatch.domain.confidence import Calibration
 from simatch.domain.matcher import Matcher, PreparedQuery
-from simatch.domain.payload import normalise_name
-from simatch.domain.ports import Vector, VectorIndex
+from simatch.domain.payload import normalise_name, with_national
+from simatch.domain.ports import SparseVector, Vector, VectorIndex
 from simatch.domain.query import Query
-from simatch.domain.records import record_from_payload
+from simatch.domain.records import BaseRecord, record_from_payload
 from simatch.domain.results import Confidence
 from simatch.domain.stores import EmbeddingCache
 
@@ -48,7 +52,6 @@ _MAX_SCORE = 2.0
 class DetectionSettings:
     min_confidence: Confidence = "possible"
     top: int = 10  # the record must be among the first ``top`` of its section
-    max_needs_per_record: int = 50  # nearest needs matched per record at most
     max_text_chars: int = 4000  # of a need's question (the Matcher's limit)
 
 
@@ -61,6 +64,9 @@ class Arrival:
     organisation: str | None
     deadline: date | None
     vector: Vector  # as stored in the index (centred for its language)
+    sparse: SparseVector | None = None  # its lexical vector (None: not at hand)
+    regions: frozenset[str] = frozenset()  # normalised, as the index filters them
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,16 +116,24 @@ class NeedBook:
         self._needs: dict[str, FollowedNeed] = {}
         self._order: list[str] = []
         self._matrix = np.zeros((0, 0), np.float32)
+        self._terms = NeedTerms.of([])
 
     def current(self, changed_needs: Sequence[str] = ()) -> tuple[list[FollowedNeed], Vector]:
         """The followed needs and their question vectors (rows, unit length)."""
+        needs, matrix, _ = self.prepared(changed_needs)
+        return needs, matrix
+
+    def prepared(
+        self, changed_needs: Sequence[str] = ()
+    ) -> tuple[list[FollowedNeed], Vector, NeedTerms]:
+        """``current`` plus the needs' query terms, rows in the same order."""
         with self._lock:
             version = self.store.version()
             stale = [k for k in changed_needs if k in self._needs]
             if version != self._version or stale:
                 self._reload(stale)
                 self._version = version
-            return [self._needs[k] for k in self._order], self._matrix
+            return [self._needs[k] for k in self._order], self._matrix, self._terms
 
     def find(self, need_key: str) -> FollowedNeed | None:
         needs, _ = self.current()
@@ -156,6 +170,7 @@ class NeedBook:
             self._matrix = _unit(rows.astype(np.float32))
         else:
             self._matrix = np.zeros((0, 0), np.float32)
+        self._terms = NeedTerms.of([self._needs[k].prepared.terms.sparse for k in self._order])
 
     def _vectors(self, queries: Sequence[Query]) -> list[Vector] | None:
         if self.cache is None or not queries:
@@ -188,10 +203,9 @@ class Detector:
         calibration: Calibration | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache: EmbeddingCache | None = None,
-        competitors: Competitors | None = None,
+        exact: bool = False,
     ) -> None:
         self.matcher = matcher
-        self.competitors = competitors  # prunes needs a record cannot reach (None: none)
         self.checked = 0  # needs matched the other way round (for benchmarks and tests)
         self.index = index
         self.store = store
@@ -200,54 +214,34 @@ class Detector:
         self.now = now
         self.needs = NeedBook(matcher, index, store, self.settings.max_text_chars, cache)
         self.min_similarity = _min_similarity(calibration, self.settings.min_confidence)
+        self.screen = (
+            None
+            if exact
+            else Screen(
+                matcher.tuning,
+                calibration,
+                self.settings.min_confidence,
+                self.settings.top,
+                index,
+                self.min_similarity,
+            )
+        )
 
     def detect(self, arrivals: Sequence[Arrival], journal_ids: Sequence[int] = ()) -> int:
         """Check the records against the followed needs and write what was found (and the
         journal entries done) in one transaction. Returns the alert items written."""
-        changed_needs = [a.key for a in arrivals if a.kind == "need"]
-        if self.competitors is not None:
-            for key in changed_needs:
-                self.competitors.forget(key)
-        needs, matrix = self.needs.current(changed_needs)
-        found = self._find(arrivals, needs, matrix) if needs and arrivals else []
+        found = self.find(arrivals)
         if not found and not journal_ids:
             return 0
         return self.store.record_detection(found, journal_ids, self.now())
 
-    def _find(
-        self, arrivals: Sequence[Arrival], needs: list[FollowedNeed], matrix: Vector
-    ) -> list[Found]:
-        today = self.now().date()
-        candidates = [
-            a for a in arrivals if not (a.kind == "call" and a.deadline and a.deadline < today)
-        ]
-        if not candidates:
+    def find(self, arrivals: Sequence[Arrival]) -> list[Found]:
+        """What these records (just indexed) alert, per followed need; nothing written."""
+        changed_needs = [a.key for a in arrivals if a.kind == "need"]
+        needs, matrix, terms = self.needs.prepared(changed_needs)
+        if not needs or not arrivals:
             return []
-        vectors = _unit(np.stack([a.vector for a in candidates]).astype(np.float32))
-        similarity = vectors @ matrix.T  # records x needs
-        pairs: list[tuple[str, str]] = []
-        limit = min(self.settings.max_needs_per_record, len(needs))
-        prune = self.competitors
-        for row, arrival in enumerate(candidates):
-            scores = similarity[row]
-            nearest = (
-                np.argpartition(-scores, limit - 1)[:limit]
-                if limit < len(needs)
-                else range(0, limit)
-            )
-            pool = _pool(arrival.kind)
-            for col in nearest:
-                score = float(scores[col])
-                if score < self.min_similarity:
-                    continue
-                need = needs[int(col)]
-                if need.key == arrival.key:
-                    continue
-                if arrival.kind == "need" and _same_organisation(need, arrival):
-                    continue  # a need of one's own organisation is not a peer
-                if prune is not None and prune.hopeless(need.key, pool, score, arrival.key):
-                    continue
-                pairs.append((need.key, arrival.key))
+        pairs = self._pairs(arrivals, needs, matrix, terms)
         fresh = self.store.unseen(pairs)
         by_need: dict[str, list[str]] = {}
         for need_key, record_key in pairs:
@@ -255,26 +249,16 @@ class Detector:
                 by_need.setdefault(need_key, []).append(record_key)
         book = {n.key: n for n in needs}
         order = list(by_need)
-        seen: list[dict[str, list[float]]] = []
         shown_all = (
             self.matcher.reverse_many(
                 [(book[k].prepared, by_need[k]) for k in order],
                 self.settings.top,
                 least=self.settings.min_confidence,
-                dense_seen=seen,
             )
             if order
             else []
         )
         self.checked += len(order)
-        if prune is not None:
-            feedback = self.matcher.feedback
-            for need_key, pools in zip(order, seen, strict=True):
-                vector = book[need_key].prepared.vector
-                boosts = feedback.boosts(vector) if feedback is not None else {}
-                for pool, sims in pools.items():
-                    prune.remember(need_key, pool, sims, boosts)
-            self._add_competitors(prune, candidates, needs, similarity)
         found: list[Found] = []
         for need_key, shown in zip(order, shown_all, strict=True):
             items = tuple(
@@ -297,20 +281,63 @@ class Detector:
                 found.append(Found(need_key, items))
         return found
 
-    @staticmethod
-    def _add_competitors(
-        prune: Competitors, arrivals: Sequence[Arrival], needs: list[FollowedNeed], sims: Vector
-    ) -> None:
-        """This batch's records compete with later ones for every need's attention (needs
-        with a region filter are left as they are: not every record is in their pool)."""
-        for pool in ("call", "other"):
-            rows = [i for i, a in enumerate(arrivals) if _pool(a.kind) == pool]
-            if not rows:
-                continue
-            part = sims[rows]
-            for col, need in enumerate(needs):
-                if not need.prepared.query.regions:
-                    prune.add(need.key, pool, part[:, col])
+    def _pairs(
+        self,
+        arrivals: Sequence[Arrival],
+        needs: list[FollowedNeed],
+        matrix: Vector,
+        terms: NeedTerms,
+    ) -> list[tuple[str, str]]:
+        """(need key, record key) pairs worth a reverse match, pool by pool."""
+        today = self.now().date()
+        pools: dict[str, list[Arrival]] = {}
+        for a in arrivals:
+            if a.withdrawn or (a.kind == "call" and a.deadline and a.deadline < today):
+                continue  # in no match, so in no alert (and no competitor of one)
+            pools.setdefault(_pool(a.kind), []).append(a)
+        pairs: list[tuple[str, str]] = []
+        for members in pools.values():
+            vectors = _unit(np.stack([a.vector for a in members]).astype(np.float32))
+            similarity = vectors @ matrix.T  # records x needs
+            above = similarity >= self.min_similarity
+            columns = np.flatnonzero(above.any(axis=0))
+            if self.screen is None:
+                found = [(int(c), int(r)) for r, c in np.argwhere(above)]
+            else:
+                batch = PoolBatch(
+                    keys=[a.key for a in members],
+                    sections=section_codes([a.kind for a in members]),
+                    vectors=vectors,
+                    sparse=[a.sparse for a in members],
+                    regions=[a.regions for a in members],
+                )
+                rows = self._need_rows(needs, columns)
+                found = self.screen.pairs(batch, rows, similarity, terms, columns)
+            for column, row in found:
+                need, arrival = needs[column], members[row]
+                if need.key == arrival.key:
+                    continue
+                if arrival.kind == "need" and _same_organisation(need, arrival):
+                    continue  # a need of one's own organisation is not a peer
+                pairs.append((need.key, arrival.key))
+        return pairs
+
+    def _need_rows(self, needs: list[FollowedNeed], columns: np.ndarray) -> list[NeedRow]:
+        """Screening's view of the needs; feedback boosts only for those screened."""
+        feedback = self.matcher.feedback
+        wanted = set(columns.tolist())
+        return [
+            NeedRow(
+                key=need.key,
+                regions=with_national(need.prepared.query.regions),
+                boosts=(
+                    feedback.boosts(need.prepared.vector)
+                    if feedback is not None and n in wanted
+                    else {}
+                ),
+            )
+            for n, need in enumerate(needs)
+        ]
 
     def baseline(self, need_key: str) -> int:
         """What a need's match shows today is what its followers already know: marked seen,
@@ -341,7 +368,10 @@ class Detector:
 
 def arrival_from_payload(payload: dict[str, object], vector: Vector) -> Arrival:
     """An ``Arrival`` from an index payload (journal catch-up)."""
-    record = record_from_payload(payload)
+    return arrival_of(record_from_payload(payload), vector, None)
+
+
+def arrival_of(record: BaseRecord, vector: Vector, sparse: SparseVector | None) -> Arrival:
     deadline = getattr(record, "deadline", None)
     return Arrival(
         key=record.key,
@@ -349,6 +379,9 @@ def arrival_from_payload(payload: dict[str, object], vector: Vector) -> Arrival:
         organisation=record.organisation_name,
         deadline=deadline if isinstance(deadline, date) else None,
         vector=vector,
+        sparse=sparse,
+        regions=frozenset(normalise_name(r) for r in record.regions),
+        withdrawn=record.withdrawn,
     )
 
 
@@ -374,7 +407,7 @@ def _unit(rows: Vector) -> Vector:
 def _min_similarity(calibration: Calibration | None, confidence: Confidence) -> float:
     """The least dense similarity with which an item can reach ``confidence`` at all (with
     the best fused score there is): pairs below it are not worth matching."""
-    if calibration is None:
+    if calibration is None or confidence == "weak":
         return -1.0  # uncalibrated: every item is "possible"; only rank decides
     floor = calibration.similarity_floor if calibration.similarity_floor is not None else -1.0
     cutoff = calibration.strong if confidence == "strong" else calibration.possible

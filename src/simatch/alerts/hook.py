@@ -1,8 +1,11 @@
 """Where imports meet alerts: the Ingestor's ``IndexListener``.
 
-Before a batch is indexed its keys and content hashes go into the store's journal; after it
-is indexed the detector checks it and removes the entries in the same transaction as the
-alerts it wrote. A process killed in between, or a detection that failed, leaves entries in
+Before a batch is indexed its keys and content hashes go into the store's journal. The
+records indexed are checked once per import, after its last batch (or every
+``detect_every`` records of a long one): a followed need is then matched once against all
+the new records instead of once per batch, and an alert is about what the need's match shows
+once the import is in. The detector removes the journal entries in the same transaction as
+the alerts it wrote. A process killed in between, or a detection that failed, leaves entries in
 the journal, and ``catch_up`` checks those records later (the server does it on every alerts
 tick, `simatch alerts run --catch-up` on demand). Detection never fails an import.
 """
@@ -11,11 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import date
 
-from simatch.alerts.detector import Arrival, Detector, arrival_from_payload
+from simatch.alerts.detector import Arrival, Detector, arrival_from_payload, arrival_of
 from simatch.domain.alerts import AlertStore
-from simatch.domain.ports import Vector, VectorIndex
+from simatch.domain.ports import SparseVector, Vector, VectorIndex
 from simatch.domain.records import BaseRecord, record_from_payload
 
 log = logging.getLogger(__name__)
@@ -24,26 +26,57 @@ VectorsOf = Callable[[Sequence[BaseRecord]], list[Vector]]
 
 
 class AlertHook:
-    def __init__(self, store: AlertStore, detector: Callable[[], Detector]) -> None:
+    """The Ingestor's listener: one ``_ImportRun`` per import."""
+
+    def __init__(
+        self, store: AlertStore, detector: Callable[[], Detector], detect_every: int = 4096
+    ) -> None:
         self.store = store
         self._detector = detector  # built on first use: the Matcher opens the index
+        self.detect_every = detect_every
+
+    def start(self) -> _ImportRun:
+        return _ImportRun(self)
+
+
+class _ImportRun:
+    def __init__(self, hook: AlertHook) -> None:
+        self.hook = hook
+        self.arrivals: dict[str, Arrival] = {}  # by key: a later row of the same record wins
+        self.journal_ids: list[int] = []
 
     def before_index(self, records: Sequence[BaseRecord], hashes: dict[str, str]) -> object:
-        if not self.store.followed_needs():
+        if not self.hook.store.followed_needs():
             return None  # nobody follows anything: nothing to journal or detect
-        return self.store.journal_add([(r.key, hashes[r.key]) for r in records])
+        return self.hook.store.journal_add([(r.key, hashes[r.key]) for r in records])
 
     def after_index(
-        self, records: Sequence[BaseRecord], vectors: Sequence[Vector], token: object
+        self,
+        records: Sequence[BaseRecord],
+        vectors: Sequence[Vector],
+        sparse: Sequence[SparseVector],
+        token: object,
     ) -> None:
         if not isinstance(token, list):
             return
-        arrivals = [_arrival(r, v) for r, v in zip(records, vectors, strict=True)]
+        for record, vector, lexical in zip(records, vectors, sparse, strict=True):
+            self.arrivals.pop(record.key, None)
+            self.arrivals[record.key] = arrival_of(record, vector, lexical)
+        self.journal_ids.extend(token)
+        if len(self.arrivals) >= self.hook.detect_every:
+            self.finish()
+
+    def finish(self) -> None:
+        """Check what this import indexed so far. Never raises: a failed detection leaves
+        the journal entries for ``catch_up``."""
+        arrivals, ids = list(self.arrivals.values()), self.journal_ids
+        self.arrivals, self.journal_ids = {}, []
+        if not ids:
+            return
         try:
-            written = self._detector().detect(arrivals, token)
+            written = self.hook._detector().detect(arrivals, ids)
         except Exception:
-            # The journal keeps the records; catch_up checks them again.
-            log.exception("alert detection failed for %d records; kept for catch-up", len(records))
+            log.exception("alert detection failed for %d records; kept for catch-up", len(arrivals))
             return
         if written:
             log.info("alerts: %d new item(s) for followed needs", written)
@@ -76,14 +109,3 @@ def catch_up(
         vectors = dict(zip(records, vectors_of(unique), strict=True)) if unique else {}
         arrivals = [arrival_from_payload(payloads[k], vectors[k]) for k in records]
         written += detector.detect(arrivals, [e.id for e in current] + stale)
-
-
-def _arrival(record: BaseRecord, vector: Vector) -> Arrival:
-    deadline = getattr(record, "deadline", None)
-    return Arrival(
-        key=record.key,
-        kind=record.kind,
-        organisation=record.organisation_name,
-        deadline=deadline if isinstance(deadline, date) else None,
-        vector=vector,
-    )

@@ -77,6 +77,7 @@ class _Run:
     # again later in the same import is compared with them, not with the index.
     pending: dict[str, str] = field(default_factory=dict)
     duplicates: DuplicateDetector | None = None
+    listener: IndexRun | None = None
 
 
 @dataclass(frozen=True)
@@ -95,17 +96,30 @@ class DuplicateSink(Protocol):
         ...
 
 
-class IndexListener(Protocol):
-    """Told around each write to the index (alerts: a journal before, reverse matching after;
-    ``simatch.alerts.hook``). Between the two calls the records are in the index."""
+class IndexRun(Protocol):
+    """Told around each write of one import to the index (alerts: a journal before, reverse
+    matching after; ``simatch.alerts.hook``). Between the two calls the records are in the
+    index; ``finish`` comes once after the last batch, also when the import failed."""
 
     def before_index(self, records: Sequence[BaseRecord], hashes: dict[str, str]) -> object:
         """Returns a token handed back to ``after_index``."""
         ...
 
     def after_index(
-        self, records: Sequence[BaseRecord], vectors: Sequence[Vector], token: object
+        self,
+        records: Sequence[BaseRecord],
+        vectors: Sequence[Vector],
+        sparse: Sequence[SparseVector],
+        token: object,
     ) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class IndexListener(Protocol):
+    def start(self) -> IndexRun:
+        """What listens to one import (or one record put)."""
+        ...
 
 
 class Ingestor:
@@ -185,7 +199,7 @@ class Ingestor:
         while it grows (from the pipeline's threads); once ``cancel`` is set no further row
         is read, and the batches already read are still written."""
         started = time.perf_counter()
-        run = _Run(IngestReport(), duplicates=self._detector())
+        run = self._run(IngestReport())
         report = run.report
 
         def batches() -> Iterator[_Batch]:
@@ -202,7 +216,11 @@ class Ingestor:
                 observe(report)
             return batch
 
-        overlapped(batches(), [lambda b: self._embed(b, report), write])
+        try:
+            overlapped(batches(), [lambda b: self._embed(b, report), write])
+        finally:
+            if run.listener is not None:
+                run.listener.finish()
         if report.added + report.updated >= self.settings.optimize_after:
             self.index.optimize()
         report.seconds = time.perf_counter() - started
@@ -210,11 +228,19 @@ class Ingestor:
 
     def put(self, record: BaseRecord) -> IngestReport:
         """Upsert one record (API and chat); same stages as a file import, in this thread."""
-        run = _Run(IngestReport(read=1), duplicates=self._detector())
-        batch = self._prepare([record], run)
-        if batch is not None:
-            self._write(self._embed(batch, run.report), run)
+        run = self._run(IngestReport(read=1))
+        try:
+            batch = self._prepare([record], run)
+            if batch is not None:
+                self._write(self._embed(batch, run.report), run)
+        finally:
+            if run.listener is not None:
+                run.listener.finish()
         return run.report
+
+    def _run(self, report: IngestReport) -> _Run:
+        listener = self.listener.start() if self.listener is not None else None
+        return _Run(report, duplicates=self._detector(), listener=listener)
 
     def delete(self, keys: Sequence[str]) -> int:
         removed = int(self.index.delete(list(keys)))
@@ -322,7 +348,7 @@ class Ingestor:
                 batch.records, batch.hashes, vectors, batch.lexical, strict=True
             )
         ]
-        listener = self.listener
+        listener = run.listener
         token = (
             listener.before_index(batch.records, dict(zip(keys, batch.hashes, strict=True)))
             if listener
@@ -331,7 +357,8 @@ class Ingestor:
         self.pause()
         self.index.upsert(docs)
         if listener is not None:
-            listener.after_index(batch.records, vectors, token)
+            sparse = [lexical for _, _, lexical in batch.lexical]
+            listener.after_index(batch.records, vectors, sparse, token)
         updated = sum(batch.existed)
         report.updated += updated
         report.added += len(docs) - updated

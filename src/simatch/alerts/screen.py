@@ -1,0 +1,302 @@
+"""Screening a batch before any reverse match: which (need, record) pairs can alert at all.
+
+A record is alerted to a need when a match for the need would show it among the first
+``top`` of its section with at least the staff-set confidence (``Matcher.reverse_many``).
+Both depend on the record's ranks in the need's two channels within its pool (open calls, or
+the other kinds). The batch's records are all in that pool, so their order among themselves
+in each channel is computed here as the engine computes it: dense similarities from one
+matrix product, lexical scores from the need's query terms, the records' term weights and
+the index's IDF (read from the engine with one tiny search per shared term). A record's rank
+in a channel is at least one plus the number of batch records ahead of it there, and a record
+ahead in both channels is ahead in the fused ranking too. From these lower bounds a pair is
+dropped when
+
+- even the best fused score the ranks allow (plus the record's feedback boost) cannot reach
+  the confidence, or
+- ``top`` records of its section are ahead of it in both channels.
+
+Only lower bounds are used, so a pair the exact reverse match would alert is never dropped
+(records indexed before the batch can only push ranks further down). What passes is
+confirmed by ``Matcher.reverse_many``. Needs with feedback on a batch record, and a
+fusion other than RRF, are not screened beyond the similarity floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from simatch.domain.confidence import Calibration
+from simatch.domain.matcher import MatchTuning, section_of
+from simatch.domain.ports import Search, SearchFilter, SparseVector, VectorIndex
+from simatch.domain.results import Confidence
+
+# Engines score in float32: two scores closer than this are treated as a possible tie, so a
+# record is counted as ahead of another only when it is clearly ahead.
+_DENSE_EPS = 1e-4
+_LEXICAL_REL = 1e-4
+_LEXICAL_ABS = 1e-6
+_CHUNK = 512  # needs screened at once (memory: chunk x records)
+
+
+@dataclass(frozen=True)
+class NeedTerms:
+    """The followed needs' query terms as one sparse matrix (CSR rows, one per need)."""
+
+    indptr: np.ndarray  # int64, len(needs) + 1
+    indices: np.ndarray  # int64 term ids
+    values: np.ndarray  # float64 query weights
+
+    @classmethod
+    def of(cls, vectors: Sequence[SparseVector]) -> NeedTerms:
+        lengths = [len(v.indices) for v in vectors]
+        indptr = np.zeros(len(vectors) + 1, np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        indices = np.fromiter((i for v in vectors for i in v.indices), np.int64, int(indptr[-1]))
+        values = np.fromiter((x for v in vectors for x in v.values), np.float64, int(indptr[-1]))
+        return cls(indptr, indices, values)
+
+
+@dataclass(frozen=True)
+class PoolBatch:
+    """The batch's records of one pool, as screening needs them."""
+
+    keys: list[str]
+    sections: np.ndarray  # int8 code of each record's section
+    vectors: np.ndarray  # unit rows (records x dims), as the index stores them
+    sparse: list[SparseVector | None]  # None: unknown (lexical ranks not bounded)
+    regions: list[frozenset[str]]  # normalised, as the payload stores them
+
+
+@dataclass(frozen=True)
+class NeedRow:
+    key: str
+    regions: tuple[str, ...]  # as a match filters them (with national); () = every region
+    boosts: dict[str, float]
+
+
+class Screen:
+    def __init__(
+        self,
+        tuning: MatchTuning,
+        calibration: Calibration | None,
+        least: Confidence,
+        top: int,
+        index: VectorIndex,
+        floor: float,
+    ) -> None:
+        self.tuning = tuning
+        self.calibration = calibration
+        self.least = least
+        self.top = top
+        self.index = index
+        cutoff = None
+        if calibration is not None and least != "weak":
+            cutoff = calibration.strong if least == "strong" else calibration.possible
+        self.cutoff = cutoff
+        self.floor = floor  # the least similarity that can reach ``least`` at all
+
+    @property
+    def ranks_bound(self) -> bool:
+        """Whether fused scores are bounded by channel ranks (RRF) at all."""
+        t = self.tuning
+        return t.fusion == "rrf" and t.dense_weight >= 0 and t.lexical_weight >= 0
+
+    def pairs(
+        self,
+        batch: PoolBatch,
+        needs: Sequence[NeedRow],
+        similarity: np.ndarray,
+        terms: NeedTerms,
+        columns: np.ndarray,
+    ) -> list[tuple[int, int]]:
+        """(column of ``similarity``, record row) pairs that may alert. ``similarity``:
+        records x all needs; ``columns``: the needs (their columns) to screen, ``needs`` and
+        rows of ``terms`` in the same order as the columns of ``similarity``."""
+        if not len(columns) or not batch.keys:
+            return []
+        idf = self._idf(batch, terms, columns)
+        out: list[tuple[int, int]] = []
+        for start in range(0, len(columns), _CHUNK):
+            chunk = columns[start : start + _CHUNK]
+            out.extend(self._chunk(batch, needs, similarity, terms, chunk, idf))
+        return out
+
+    # -- per chunk of needs -----------------------------------------------------------------
+
+    def _chunk(
+        self,
+        batch: PoolBatch,
+        needs: Sequence[NeedRow],
+        similarity: np.ndarray,
+        terms: NeedTerms,
+        chunk: np.ndarray,
+        idf: dict[int, float] | None,
+    ) -> list[tuple[int, int]]:
+        dense = similarity[:, chunk].T.astype(np.float64)  # needs x records
+        inside = self._in_pool(batch, [needs[c] for c in chunk])
+        if inside is not None:
+            dense = np.where(inside, dense, -np.inf)
+        lexical = self._lexical(batch, terms, chunk, idf)
+        if inside is not None and lexical is not None:
+            lexical = np.where(inside, lexical, -np.inf)
+        open_rows = dense >= self.floor
+        if inside is not None:
+            open_rows &= inside
+        out: list[tuple[int, int]] = []
+        for row, column in enumerate(chunk):
+            candidates = np.flatnonzero(open_rows[row])
+            if not candidates.size:
+                continue
+            need = needs[column]
+            if not self.ranks_bound or any(k in need.boosts for k in batch.keys):
+                out.extend((int(column), int(r)) for r in candidates)  # not screened
+                continue
+            keep = self._keep(
+                batch, dense[row], lexical[row] if lexical is not None else None, candidates
+            )
+            out.extend((int(column), int(r)) for r in candidates[keep])
+        return out
+
+    def _keep(
+        self,
+        batch: PoolBatch,
+        dense: np.ndarray,
+        lexical: np.ndarray | None,
+        candidates: np.ndarray,
+    ) -> np.ndarray:
+        """Of ``candidates`` (record rows), which may alert (a boolean mask)."""
+        t = self.tuning
+        sims = dense[candidates]
+        ahead_d = _count_above(dense, sims + _DENSE_EPS)
+        rank_d = 1 + ahead_d
+        if lexical is not None:
+            lex = lexical[candidates]
+            lex_margin = lex * (1 + _LEXICAL_REL) + _LEXICAL_ABS
+            rank_l = 1 + _count_above(lexical, lex_margin)
+            found_l = lex > _LEXICAL_ABS  # a record without a shared term is not found
+        else:
+            rank_l = np.ones_like(rank_d)
+            found_l = np.ones(len(candidates), bool)
+        keep = np.ones(len(candidates), bool)
+        if self.cutoff is not None:
+            dense_part = np.where(rank_d <= t.candidates, t.dense_weight / (t.rrf_k + rank_d), 0)
+            lex_part = np.where(
+                (rank_l <= t.candidates) & found_l, t.lexical_weight / (t.rrf_k + rank_l), 0
+            )
+            best = sum(w for w in (t.dense_weight, t.lexical_weight) if w > 0) / (t.rrf_k + 1)
+            score = (dense_part + lex_part) / best if best else np.zeros_like(dense_part)
+            keep &= self._reaches(sims, score)
+        if lexical is not None and keep.any():
+            # Records of the same section ahead in both channels are ahead in the fusion.
+            for n in np.flatnonzero(keep):
+                r = candidates[n]
+                ahead = (
+                    (dense > sims[n] + _DENSE_EPS)
+                    & (lexical > lex_margin[n])
+                    & (batch.sections == batch.sections[r])
+                )
+                if int(np.count_nonzero(ahead)) >= self.top:
+                    keep[n] = False
+        return keep
+
+    def _reaches(self, sims: np.ndarray, score: np.ndarray) -> np.ndarray:
+        cal = self.calibration
+        assert cal is not None and self.cutoff is not None
+        if cal.weights is None:
+            return sims >= self.cutoff
+        a, b, c = cal.weights
+        if a < 0 or b < 0:
+            return np.ones(len(sims), bool)
+        z = np.clip(a * sims + b * score + c, -50.0, 50.0)
+        probability = 1.0 / (1.0 + np.exp(-z))
+        return probability >= self.cutoff - 1e-9
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _in_pool(batch: PoolBatch, needs: Sequence[NeedRow]) -> np.ndarray | None:
+        """Which records are in each need's pool (its region filter), or None: all."""
+        if not any(n.regions for n in needs):
+            return None
+        inside = np.ones((len(needs), len(batch.keys)), bool)
+        for row, need in enumerate(needs):
+            if need.regions:
+                wanted = set(need.regions)
+                inside[row] = [bool(wanted & r) for r in batch.regions]
+        return inside
+
+    def _lexical(
+        self,
+        batch: PoolBatch,
+        terms: NeedTerms,
+        chunk: np.ndarray,
+        idf: dict[int, float] | None,
+    ) -> np.ndarray | None:
+        """Lexical scores (needs of the chunk x records) as the engine computes them:
+        sum over shared terms of query weight x IDF x document weight."""
+        if idf is None:
+            return None
+        vocabulary = np.fromiter(idf, np.int64, len(idf))
+        order = np.argsort(vocabulary)
+        vocabulary = vocabulary[order]
+        weights = np.fromiter(idf.values(), np.float64, len(idf))[order]
+        docs = np.zeros((len(vocabulary), len(batch.keys)))
+        queries = np.zeros((len(chunk), len(vocabulary)))
+        if len(vocabulary):
+            for col, vector in enumerate(batch.sparse):
+                assert vector is not None
+                at, hit = _positions(vocabulary, np.asarray(vector.indices, np.int64))
+                docs[at[hit], col] = np.asarray(vector.values, np.float64)[hit]
+            for row, column in enumerate(chunk):
+                lo, hi = terms.indptr[column], terms.indptr[column + 1]
+                at, hit = _positions(vocabulary, terms.indices[lo:hi])
+                queries[row, at[hit]] = terms.values[lo:hi][hit] * weights[at[hit]]
+        scores: np.ndarray = queries @ docs
+        return scores
+
+    def _idf(
+        self, batch: PoolBatch, terms: NeedTerms, columns: np.ndarray
+    ) -> dict[int, float] | None:
+        """The engine's IDF of every term the batch shares with the needs: one search per
+        term for that term alone in one record that has it (score = IDF x weight there)."""
+        if any(v is None for v in batch.sparse):
+            return None
+        holder: dict[int, tuple[str, float]] = {}
+        for key, vector in zip(batch.keys, batch.sparse, strict=True):
+            assert vector is not None
+            for i, value in zip(vector.indices, vector.values, strict=True):
+                if value > 0 and i not in holder:
+                    holder[int(i)] = (key, float(value))
+        spans = [terms.indices[terms.indptr[c] : terms.indptr[c + 1]] for c in columns]
+        asked = np.unique(np.concatenate(spans)) if spans else np.zeros(0, np.int64)
+        shared = [int(i) for i in asked if int(i) in holder]
+        searches = [
+            Search(SparseVector([i], [1.0]), SearchFilter(keys=(holder[i][0],)), 1) for i in shared
+        ]
+        found = self.index.search_batch(searches) if searches else []
+        idf: dict[int, float] = {}
+        for i, hits in zip(shared, found, strict=True):
+            if not hits:
+                return None  # the record went meanwhile: do without lexical bounds
+            idf[i] = hits[0].score / holder[i][1]
+        return idf
+
+
+def _positions(vocabulary: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``ids`` are in the sorted ``vocabulary``, and which of them are in it at all."""
+    at = np.minimum(np.searchsorted(vocabulary, ids), len(vocabulary) - 1)
+    return at, vocabulary[at] == ids
+
+
+def _count_above(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """For each threshold, how many of ``values`` are greater than it."""
+    ordered = np.sort(values)
+    return len(values) - np.searchsorted(ordered, thresholds, side="right")
+
+
+def section_codes(kinds: Sequence[str]) -> np.ndarray:
+    names = {"solutions": 0, "peers": 1, "funders": 2}
+    return np.array([names[section_of(k)] for k in kinds], np.int8)
