@@ -83,3 +83,6 @@ def test_the_screened_path_alerts_exactly_what_the_exact_path_alerts(
         assert {key.split(":")[0] for _, key, _, _ in alerted} >= {"call", "innovation"}
         if least != "weak":  # every followed need here has a weak item or more
             assert made[0].checked < made[1].checked, (least, top)
+    # The needs' bars were kept for the next import (the records indexed so far).
+    bars, _ = box.alert_store.bars(needs)
+    assert {b.pool for b in bars} == {"call", "other"} and all(b.similarities for b in bars)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from simatch.domain.alerts import AlertItem, Found, Subscription
+from simatch.domain.alerts import AlertItem, Bar, Found, Subscription, key_id
 from simatch.stores.factory import StateBackend, open_alert_store
 
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
@@ -138,3 +138,32 @@ def test_inactive_subscriptions_expire_with_what_they_stored(backend: StateBacke
     assert store.expire(NOW + timedelta(days=200)) == 1
     assert store.deliveries() == []  # finished deliveries older than that are forgotten
     store.close()
+
+
+def test_bars_are_kept_replaced_dropped_with_the_need_and_cleared_for_every_replica(
+    backend: StateBackend,
+) -> None:
+    store = open_alert_store(backend)
+    other = open_alert_store(backend)  # another replica
+    store.add_subscription(sub("a" * 20), None)
+    assert store.bars(["need:n1"]) == ([], store.bars([])[1])
+    _, epoch = store.bars(["need:n1"])
+    ids = (key_id("call:c1"), key_id("call:c2"))
+    bar = Bar("need:n1", "call", NOW, ids, (0.75, 0.5))
+    assert store.save_bars([bar, Bar("need:n1", "other", NOW, (), ())], epoch)
+    found, same = other.bars(["need:n1", "need:x"])
+    assert same == epoch
+    assert sorted(found, key=lambda b: b.pool) == [bar, Bar("need:n1", "other", NOW, (), ())]
+    newer = Bar("need:n1", "call", NOW + timedelta(hours=1), ids[:1], (0.625,))  # float32-exact
+    assert other.save_bars([newer], epoch)
+    assert [b for b in store.bars(["need:n1"])[0] if b.pool == "call"] == [newer]
+    other.clear_bars()  # a record left the index on the other replica
+    found, moved = store.bars(["need:n1"])
+    assert found == [] and moved != epoch
+    assert not store.save_bars([bar], epoch)  # read before the clear: not written
+    assert store.bars(["need:n1"])[0] == []
+    assert store.save_bars([bar], moved)
+    assert store.remove_subscription("a" * 20)  # nobody follows it: its bars go
+    assert store.bars(["need:n1"])[0] == []
+    store.close()
+    other.close()

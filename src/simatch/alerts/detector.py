@@ -31,8 +31,9 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
+from simatch.alerts.bars import BarBook, Loaded
 from simatch.alerts.screen import NeedRow, NeedTerms, PoolBatch, Screen, section_codes
-from simatch.domain.alerts import AlertItem, AlertStore, Found
+from simatch.domain.alerts import AlertItem, AlertStore, Bar, Found, key_id
 from simatch.domain.confidence import Calibration
 from simatch.domain.matcher import Matcher, PreparedQuery
 from simatch.domain.payload import normalise_name, with_national
@@ -226,6 +227,8 @@ class Detector:
                 self.min_similarity,
             )
         )
+        # What records already in the pools a new one must beat (not for the exact path).
+        self.bars = None if exact else BarBook(store, matcher.tuning.candidates)
 
     def detect(self, arrivals: Sequence[Arrival], journal_ids: Sequence[int] = ()) -> int:
         """Check the records against the followed needs and write what was found (and the
@@ -236,12 +239,16 @@ class Detector:
         return self.store.record_detection(found, journal_ids, self.now())
 
     def find(self, arrivals: Sequence[Arrival]) -> list[Found]:
-        """What these records (just indexed) alert, per followed need; nothing written."""
+        """What these records (just indexed) alert, per followed need. No alert is written
+        here; the needs' bars are brought up to date."""
         changed_needs = [a.key for a in arrivals if a.kind == "need"]
         needs, matrix, terms = self.needs.prepared(changed_needs)
         if not needs or not arrivals:
             return []
-        pairs = self._pairs(arrivals, needs, matrix, terms)
+        now = self.now()
+        loaded = self.bars.load([n.key for n in needs], now.date()) if self.bars else None
+        pools = self._pools(arrivals, matrix)
+        pairs = self._pairs(pools, needs, terms, loaded)
         fresh = self.store.unseen(pairs)
         by_need: dict[str, list[str]] = {}
         for need_key, record_key in pairs:
@@ -249,16 +256,20 @@ class Detector:
                 by_need.setdefault(need_key, []).append(record_key)
         book = {n.key: n for n in needs}
         order = list(by_need)
+        seen: list[dict[str, list[tuple[str, float]]]] = []
         shown_all = (
             self.matcher.reverse_many(
                 [(book[k].prepared, by_need[k]) for k in order],
                 self.settings.top,
                 least=self.settings.min_confidence,
+                dense_seen=seen,
             )
             if order
             else []
         )
         self.checked += len(order)
+        if self.bars is not None and loaded is not None:
+            self.bars.save(loaded, self._new_bars(loaded, pools, needs, order, seen, now))
         found: list[Found] = []
         for need_key, shown in zip(order, shown_all, strict=True):
             items = tuple(
@@ -281,24 +292,32 @@ class Detector:
                 found.append(Found(need_key, items))
         return found
 
-    def _pairs(
-        self,
-        arrivals: Sequence[Arrival],
-        needs: list[FollowedNeed],
-        matrix: Vector,
-        terms: NeedTerms,
-    ) -> list[tuple[str, str]]:
-        """(need key, record key) pairs worth a reverse match, pool by pool."""
+    def _pools(self, arrivals: Sequence[Arrival], matrix: Vector) -> list[_Pool]:
+        """The records that can alert, by pool, with their similarities to every need."""
         today = self.now().date()
-        pools: dict[str, list[Arrival]] = {}
+        members: dict[str, list[Arrival]] = {}
         for a in arrivals:
             if a.withdrawn or (a.kind == "call" and a.deadline and a.deadline < today):
                 continue  # in no match, so in no alert (and no competitor of one)
-            pools.setdefault(_pool(a.kind), []).append(a)
+            members.setdefault(_pool(a.kind), []).append(a)
+        pools = []
+        for name, found in members.items():
+            vectors = _unit(np.stack([a.vector for a in found]).astype(np.float32))
+            ids = np.array([key_id(a.key) for a in found], np.int64)
+            pools.append(_Pool(name, found, vectors, vectors @ matrix.T, ids))
+        return pools
+
+    def _pairs(
+        self,
+        pools: list[_Pool],
+        needs: list[FollowedNeed],
+        terms: NeedTerms,
+        loaded: Loaded | None,
+    ) -> list[tuple[str, str]]:
+        """(need key, record key) pairs worth a reverse match, pool by pool."""
         pairs: list[tuple[str, str]] = []
-        for members in pools.values():
-            vectors = _unit(np.stack([a.vector for a in members]).astype(np.float32))
-            similarity = vectors @ matrix.T  # records x needs
+        for pool in pools:
+            members, similarity = pool.members, pool.similarity
             above = similarity >= self.min_similarity
             columns = np.flatnonzero(above.any(axis=0))
             if self.screen is None:
@@ -307,11 +326,11 @@ class Detector:
                 batch = PoolBatch(
                     keys=[a.key for a in members],
                     sections=section_codes([a.kind for a in members]),
-                    vectors=vectors,
+                    vectors=pool.vectors,
                     sparse=[a.sparse for a in members],
                     regions=[a.regions for a in members],
                 )
-                rows = self._need_rows(needs, columns)
+                rows = self._need_rows(needs, columns, pool, loaded)
                 found = self.screen.pairs(batch, rows, similarity, terms, columns)
             for column, row in found:
                 need, arrival = needs[column], members[row]
@@ -322,8 +341,47 @@ class Detector:
                 pairs.append((need.key, arrival.key))
         return pairs
 
-    def _need_rows(self, needs: list[FollowedNeed], columns: np.ndarray) -> list[NeedRow]:
-        """Screening's view of the needs; feedback boosts only for those screened."""
+    def _new_bars(
+        self,
+        loaded: Loaded,
+        pools: list[_Pool],
+        needs: list[FollowedNeed],
+        checked: list[str],
+        seen: list[dict[str, list[tuple[str, float]]]],
+        now: datetime,
+    ) -> list[Bar]:
+        """Exact bars from the reverse matches run; the others grown by the batch (needs
+        with a region filter only from their matches: not every record is in their pool)."""
+        assert self.bars is not None
+        bars: list[Bar] = []
+        done: set[tuple[str, str]] = set()
+        for need_key, pools_seen in zip(checked, seen, strict=True):
+            for name, hits in pools_seen.items():
+                bars.append(self.bars.exact(need_key, name, hits, now))
+                done.add((need_key, name))
+        for pool in pools:
+            grow = [
+                n
+                for n, need in enumerate(needs)
+                if (need.key, pool.name) not in done and not need.prepared.query.regions
+            ]
+            bars.extend(
+                self.bars.grown(
+                    loaded,
+                    pool.name,
+                    [needs[n].key for n in grow],
+                    grow,
+                    pool.similarity,
+                    pool.ids,
+                    now,
+                )
+            )
+        return bars
+
+    def _need_rows(
+        self, needs: list[FollowedNeed], columns: np.ndarray, pool: _Pool, loaded: Loaded | None
+    ) -> list[NeedRow]:
+        """Screening's view of the needs; feedback boosts and bars only for those screened."""
         feedback = self.matcher.feedback
         wanted = set(columns.tolist())
         return [
@@ -334,6 +392,11 @@ class Detector:
                     feedback.boosts(need.prepared.vector)
                     if feedback is not None and n in wanted
                     else {}
+                ),
+                bar=(
+                    BarBook.others(loaded, need.key, pool.name, pool.ids)
+                    if loaded is not None and n in wanted
+                    else None
                 ),
             )
             for n, need in enumerate(needs)
@@ -383,6 +446,15 @@ def arrival_of(record: BaseRecord, vector: Vector, sparse: SparseVector | None) 
         regions=frozenset(normalise_name(r) for r in record.regions),
         withdrawn=record.withdrawn,
     )
+
+
+@dataclass(frozen=True)
+class _Pool:
+    name: str  # "call" or "other"
+    members: list[Arrival]
+    vectors: Vector  # unit rows
+    similarity: Vector  # members x needs
+    ids: np.ndarray  # key ids of the members (``key_id``)
 
 
 def _pool(kind: str) -> str:

@@ -38,6 +38,11 @@ class AlertHook:
     def start(self) -> _ImportRun:
         return _ImportRun(self)
 
+    def deleted(self, keys: Sequence[str]) -> None:
+        # The needs' bars may count these records (``alerts.bars``).
+        if self.store.followed_needs():
+            self.store.clear_bars()
+
 
 class _ImportRun:
     def __init__(self, hook: AlertHook) -> None:

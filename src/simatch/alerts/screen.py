@@ -75,6 +75,7 @@ class NeedRow:
     key: str
     regions: tuple[str, ...]  # as a match filters them (with national); () = every region
     boosts: dict[str, float]
+    bar: np.ndarray | None = None  # similarities of pool records outside the batch
 
 
 class Screen:
@@ -142,6 +143,7 @@ class Screen:
         lexical = self._lexical(batch, terms, chunk, idf)
         if inside is not None and lexical is not None:
             lexical = np.where(inside, lexical, -np.inf)
+        batch_keys = set(batch.keys)
         open_rows = dense >= self.floor
         if inside is not None:
             open_rows &= inside
@@ -151,11 +153,15 @@ class Screen:
             if not candidates.size:
                 continue
             need = needs[column]
-            if not self.ranks_bound or any(k in need.boosts for k in batch.keys):
+            if not self.ranks_bound or not batch_keys.isdisjoint(need.boosts):
                 out.extend((int(column), int(r)) for r in candidates)  # not screened
                 continue
             keep = self._keep(
-                batch, dense[row], lexical[row] if lexical is not None else None, candidates
+                batch,
+                dense[row],
+                lexical[row] if lexical is not None else None,
+                candidates,
+                need.bar,
             )
             out.extend((int(column), int(r)) for r in candidates[keep])
         return out
@@ -166,11 +172,15 @@ class Screen:
         dense: np.ndarray,
         lexical: np.ndarray | None,
         candidates: np.ndarray,
+        bar: np.ndarray | None,
     ) -> np.ndarray:
-        """Of ``candidates`` (record rows), which may alert (a boolean mask)."""
+        """Of ``candidates`` (record rows), which may alert (a boolean mask). ``bar``: the
+        similarities of other records of the pool, not in the batch (``Bar``)."""
         t = self.tuning
         sims = dense[candidates]
         ahead_d = _count_above(dense, sims + _DENSE_EPS)
+        if bar is not None and bar.size:
+            ahead_d = ahead_d + _count_above(bar, sims + _DENSE_EPS)
         rank_d = 1 + ahead_d
         if lexical is not None:
             lex = lexical[candidates]

@@ -12,6 +12,8 @@ Plain data and Protocols only: the SQLite store is ``simatch.stores.sqlite.alert
 
 from __future__ import annotations
 
+import hashlib
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -105,6 +107,37 @@ class Found:
 
     need_key: str
     items: tuple[AlertItem, ...]
+
+
+@dataclass(frozen=True)
+class Bar:
+    """The dense competition a new record meets for a followed need in one pool ("call":
+    open calls; "other": the other kinds): the similarities of some of the pool's records to
+    the need's question, best first, with a 64-bit id of each record's key (``key_id``), as
+    of ``made``. Any records of the pool will do (the more similar the better): detection
+    counts how many are more similar than a new record, a lower bound on its dense rank."""
+
+    need_key: str
+    pool: str
+    made: datetime
+    keys: tuple[int, ...]
+    similarities: tuple[float, ...]
+
+    def blob(self) -> bytes:
+        return array("q", self.keys).tobytes() + array("f", self.similarities).tobytes()
+
+    @classmethod
+    def from_blob(cls, need_key: str, pool: str, made: datetime, blob: bytes) -> Bar:
+        n = len(blob) // 12
+        keys, sims = array("q"), array("f")
+        keys.frombytes(blob[: 8 * n])
+        sims.frombytes(blob[8 * n : 12 * n])
+        return cls(need_key, pool, made, tuple(keys), tuple(sims))
+
+
+def key_id(key: str) -> int:
+    """A record key as a signed 64-bit id (``Bar.keys``)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 @dataclass(frozen=True)
@@ -204,6 +237,19 @@ class AlertStore(Protocol):
     def mark_seen(self, need_key: str, record_keys: Sequence[str], how: str = "known") -> None:
         """What the need already knows (its match when it was followed, a record rejected
         with 👎): never alerted."""
+        ...
+
+    def bars(self, need_keys: Sequence[str]) -> tuple[list[Bar], int]:
+        """The bars kept for these needs, and the bars' epoch (for ``save_bars``)."""
+        ...
+
+    def save_bars(self, bars: Sequence[Bar], epoch: int) -> bool:
+        """Keep these bars (replacing each need's bar of the pool), unless the bars were
+        cleared since ``epoch`` was read; False then."""
+        ...
+
+    def clear_bars(self) -> None:
+        """Forget every bar (a record left the index: bars may count it) and move the epoch."""
         ...
 
     def record_detection(

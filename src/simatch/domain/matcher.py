@@ -256,12 +256,12 @@ class Matcher:
         requests: Sequence[tuple[PreparedQuery, Collection[str]]],
         top: int,
         least: Confidence = "weak",
-        dense_seen: list[dict[str, list[float]]] | None = None,
+        dense_seen: list[dict[str, list[tuple[str, float]]]] | None = None,
     ) -> list[list[tuple[Section, MatchItem]]]:
         """``reverse`` for many questions, with every search in one batch to the engine and
         the shown records read in one go; items graded below ``least`` are left out.
-        ``dense_seen`` receives, per request, the dense similarities of each pool searched
-        ("call" or "other"; best first), for callers that prune later checks by them."""
+        ``dense_seen`` receives, per request, the dense hits (key, similarity) of each pool
+        searched ("call" or "other"; best first), for callers that prune later checks."""
         searches: list[Search] = []
         plans: list[tuple[int, int, dict[str, float]]] = []  # first search, pools, boosts
         for prepared, keys in requests:
@@ -296,11 +296,11 @@ class Matcher:
                         shown.append(cand)
             chosen.append(shown)
             if dense_seen is not None:
-                pools_seen: dict[str, list[float]] = {}
+                pools_seen: dict[str, list[tuple[str, float]]] = {}
                 for n in range(pools):
                     flt = searches[first + 2 * n].flt
                     name = "call" if flt.kinds == ("call",) else "other"
-                    pools_seen[name] = [h.score for h in found[first + 2 * n]]
+                    pools_seen[name] = [(h.key, h.score) for h in found[first + 2 * n]]
                 dense_seen.append(pools_seen)
         self._hydrate(c for shown in chosen for c in shown)
         results = []

@@ -121,6 +121,10 @@ class IndexListener(Protocol):
         """What listens to one import (or one record put)."""
         ...
 
+    def deleted(self, keys: Sequence[str]) -> None:
+        """Records were deleted from the index."""
+        ...
+
 
 class Ingestor:
     def __init__(
@@ -244,6 +248,8 @@ class Ingestor:
 
     def delete(self, keys: Sequence[str]) -> int:
         removed = int(self.index.delete(list(keys)))
+        if removed and self.listener is not None:
+            self.listener.deleted(keys)
         if self.duplicates is not None:
             self.duplicates.replace(list(keys), [])  # a deleted record has no duplicates
         return removed

@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 
 from simatch.domain.alerts import (
     AlertItem,
+    Bar,
     Delivery,
     Found,
     JournalEntry,
@@ -61,6 +62,10 @@ MIGRATIONS = Migrations(
             subscription_id TEXT NOT NULL, record_key TEXT NOT NULL, item JSONB NOT NULL,
             remind_at TIMESTAMPTZ NOT NULL,
             PRIMARY KEY (subscription_id, record_key, remind_at))""",
+        """CREATE TABLE alert_bars (
+            need_key TEXT NOT NULL, pool TEXT NOT NULL, made TIMESTAMPTZ NOT NULL,
+            entries BYTEA NOT NULL, PRIMARY KEY (need_key, pool));
+        INSERT INTO alert_meta VALUES ('bars_epoch', '0')""",
     ),
 )
 
@@ -203,11 +208,12 @@ class PgAlertStore:
                 "DELETE FROM alert_outbox WHERE subscription_id = %s AND state = 'pending'",
                 (subscription_id,),
             )
-            conn.execute(
-                "DELETE FROM alert_seen WHERE need_key = %s AND NOT EXISTS "
-                "(SELECT 1 FROM alert_subscriptions WHERE need_key = %s)",
-                (row[0], row[0]),
-            )
+            for table in ("alert_seen", "alert_bars"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE need_key = %s AND NOT EXISTS "
+                    "(SELECT 1 FROM alert_subscriptions WHERE need_key = %s)",
+                    (row[0], row[0]),
+                )
             self._bump(conn)
         return True
 
@@ -269,6 +275,47 @@ class PgAlertStore:
                 "ON CONFLICT DO NOTHING",
                 (need_key, how, list(record_keys)),
             )
+
+    def bars(self, need_keys: Sequence[str]) -> tuple[list[Bar], int]:
+        with self._db.connection() as conn:
+            epoch = conn.execute(
+                "SELECT value FROM alert_meta WHERE name = 'bars_epoch'"
+            ).fetchone()
+            rows = conn.execute(
+                "SELECT need_key, pool, made, entries FROM alert_bars WHERE need_key = ANY(%s)",
+                (list(need_keys),),
+            ).fetchall()
+        bars = [Bar.from_blob(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+        return bars, int(epoch[0]) if epoch else 0
+
+    def save_bars(self, bars: Sequence[Bar], epoch: int) -> bool:
+        with self._db.transaction() as conn:
+            # Taken FOR SHARE: a clear (which updates the row) waits, or has happened.
+            now = conn.execute(
+                "SELECT value FROM alert_meta WHERE name = 'bars_epoch' FOR SHARE"
+            ).fetchone()
+            if now is None or int(now[0]) != epoch:
+                return False
+            if bars:
+                conn.execute(
+                    "INSERT INTO alert_bars SELECT * FROM unnest(%s::text[], %s::text[], "
+                    "%s::timestamptz[], %s::bytea[]) ON CONFLICT (need_key, pool) DO UPDATE "
+                    "SET made = EXCLUDED.made, entries = EXCLUDED.entries",
+                    (
+                        [b.need_key for b in bars],
+                        [b.pool for b in bars],
+                        [b.made for b in bars],
+                        [b.blob() for b in bars],
+                    ),
+                )
+        return True
+
+    def clear_bars(self) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE alert_meta SET value = (value::bigint + 1)::text WHERE name = 'bars_epoch'"
+            )
+            conn.execute("DELETE FROM alert_bars")
 
     def record_detection(
         self, found: Sequence[Found], journal_ids: Sequence[int], now: datetime

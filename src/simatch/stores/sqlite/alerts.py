@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from simatch.domain.alerts import (
     AlertItem,
+    Bar,
     Delivery,
     DeliveryState,
     Found,
@@ -48,6 +49,9 @@ CREATE TABLE IF NOT EXISTS seen (
   need_key TEXT NOT NULL, record_key TEXT NOT NULL, at REAL NOT NULL, how TEXT NOT NULL,
   PRIMARY KEY (need_key, record_key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_record ON seen (record_key);
+CREATE TABLE IF NOT EXISTS bars (
+  need_key TEXT NOT NULL, pool TEXT NOT NULL, made REAL NOT NULL, entries BLOB NOT NULL,
+  PRIMARY KEY (need_key, pool)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS digest_items (
   id INTEGER PRIMARY KEY AUTOINCREMENT, subscription_id TEXT NOT NULL, record_key TEXT NOT NULL,
   item TEXT NOT NULL, created REAL NOT NULL);
@@ -74,6 +78,9 @@ _DELIVERY_NAMES = (
 _DELIVERY_COLUMNS = ", ".join(_DELIVERY_NAMES)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _ts(moment: datetime) -> float:
     return moment.timestamp()
 
@@ -89,6 +96,7 @@ class SqliteAlertStore:
         self._lock = threading.RLock()
         self._db.executescript(SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('version', '0')")
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('bars_epoch', '0')")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -208,6 +216,7 @@ class SqliteAlertStore:
             ).fetchone()
             if others is None:
                 db.execute("DELETE FROM seen WHERE need_key = ?", (row[0],))
+                db.execute("DELETE FROM bars WHERE need_key = ?", (row[0],))
             self._bump(db)
         return True
 
@@ -269,6 +278,44 @@ class SqliteAlertStore:
             db.executemany(
                 "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)",
                 [(need_key, k, now, how) for k in record_keys],
+            )
+
+    def bars(self, need_keys: Sequence[str]) -> tuple[list[Bar], int]:
+        with self._lock:
+            epoch = int(
+                self._db.execute("SELECT value FROM meta WHERE name = 'bars_epoch'").fetchone()[0]
+            )
+            if len(need_keys) > 500:  # most followed needs: read them all
+                wanted = set(need_keys)
+                rows = [
+                    r
+                    for r in self._db.execute("SELECT need_key, pool, made, entries FROM bars")
+                    if r[0] in wanted
+                ]
+            else:
+                marks = ",".join("?" * len(need_keys))
+                rows = self._db.execute(
+                    f"SELECT need_key, pool, made, entries FROM bars WHERE need_key IN ({marks})",
+                    list(need_keys),
+                ).fetchall()
+        return [Bar.from_blob(r[0], r[1], _dt(r[2]) or _EPOCH, r[3]) for r in rows], epoch
+
+    def save_bars(self, bars: Sequence[Bar], epoch: int) -> bool:
+        with self._write() as db:
+            now = db.execute("SELECT value FROM meta WHERE name = 'bars_epoch'").fetchone()[0]
+            if int(now) != epoch:
+                return False
+            db.executemany(
+                "INSERT OR REPLACE INTO bars VALUES (?, ?, ?, ?)",
+                [(b.need_key, b.pool, _ts(b.made), b.blob()) for b in bars],
+            )
+        return True
+
+    def clear_bars(self) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM bars")
+            db.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'bars_epoch'"
             )
 
     def record_detection(
