@@ -104,11 +104,15 @@ def need_rows(count: int, rng: random.Random) -> list[dict[str, Any]]:
     return rows
 
 
-def call_rows(count: int, rng: random.Random, suffix: str = "") -> list[dict[str, Any]]:
+def call_rows(
+    count: int, rng: random.Random, suffix: str = "", first: int = 0
+) -> list[dict[str, Any]]:
+    """Calls ``first`` .. ``first + count - 1``: the same texts in every round (the cache
+    serves them); ``first`` >= ``count`` gives other texts (the calls already in the index)."""
     deadline = (date.today() + timedelta(days=90)).isoformat()
     rows = []
-    for n in range(count):
-        r = random.Random(n)  # the same texts in every round: the cache serves them
+    for n in range(first, first + count):
+        r = random.Random(n)
         topic, _, means = r.choice(TOPICS_FI)
         group = r.choice(GROUPS_FI)
         place = r.choice(PLACES)
@@ -158,7 +162,11 @@ def follow_all(box: Container, count: int) -> None:
         )  # fmt: skip
 
 
-def detection(needs: int, calls: int, rounds: int, cache: Path) -> dict[str, Any]:
+def detection(
+    needs: int, calls: int, rounds: int, cache: Path, existing: list[int]
+) -> list[dict[str, Any]]:
+    """One row per number of calls already in the index (``existing``: imported once with
+    alerts on, before the rounds, and kept)."""
     rng = random.Random(needs)
     work = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
     try:
@@ -183,46 +191,68 @@ def detection(needs: int, calls: int, rounds: int, cache: Path) -> dict[str, Any
         report = off_box.ingestor.ingest(rows_of(call_rows(calls, rng, "-cold")))
         cold_import = time.perf_counter() - cold
         off_box.record_service.delete_ids([f"call:bc-{n}-cold" for n in range(calls)])
-
-        timings: dict[bool, list[float]] = {False: [], True: []}
-        items = checked = 0
-        for r in range(rounds):
-            for alerts in (False, True) if r % 2 == 0 else (True, False):
-                b = container(data, alerts) if alerts else off_box
-                b.index.count()  # opened before the clock starts
-                if alerts:
-                    b.alert_detector.needs.current()  # prepared once per process
-                suffix = f"-r{r}{'a' if alerts else 'o'}"
-                before = b.alert_store.counts().pending if alerts else 0
-                t = time.perf_counter()
-                b.ingestor.ingest(rows_of(call_rows(calls, rng, suffix)))
-                timings[alerts].append(time.perf_counter() - t)
-                if alerts:
-                    items = max(items, b.alert_store.counts().pending - before)
-                    checked = max(checked, b.alert_detector.checked)
-                b.record_service.delete_ids([f"call:bc-{n}{suffix}" for n in range(calls)])
-                b.close()
-                off_box = container(data, alerts=False)
         off_box.close()
-        off, on = min(timings[False]), min(timings[True])
-        return {
-            "needs": needs,
-            "calls": calls,
-            "index_needs_s": index_needs,
-            "prepare_needs_s": prepare,
-            "cold_import_s": cold_import,
-            "cold_embedded": report.embedded,
-            "warm_off_s": off,
-            "warm_on_s": on,
-            "detect_s": on - off,
-            "per_record_ms": (on - off) / calls * 1000,
-            "of_cold_import": (on - off) / cold_import,
-            "of_warm_import": (on - off) / off,
-            "deliveries": items,
-            "reverse_matches": checked,
-        }
+        found = []
+        indexed = 0
+        for base in sorted(existing):
+            if base > indexed:
+                more = container(data, alerts=True)
+                more.ingestor.ingest(
+                    rows_of(call_rows(base - indexed, rng, "-base", first=calls + indexed))
+                )
+                more.close()
+                indexed = base
+            row = _rounds(data, calls, rounds, rng)
+            found.append(
+                {
+                    "needs": needs,
+                    "calls": calls,
+                    "calls_in_index": indexed,
+                    "index_needs_s": index_needs,
+                    "prepare_needs_s": prepare,
+                    "cold_import_s": cold_import,
+                    "cold_embedded": report.embedded,
+                    **row,
+                    "of_cold_import": row["detect_s"] / cold_import,
+                }
+            )
+            print(json.dumps(found[-1]), flush=True)
+        return found
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _rounds(data: Path, calls: int, rounds: int, rng: random.Random) -> dict[str, Any]:
+    """Imports of ``calls`` new calls, alerts off and on alternated, each deleted after."""
+    timings: dict[bool, list[float]] = {False: [], True: []}
+    items = checked = 0
+    for r in range(rounds):
+        for alerts in (False, True) if r % 2 == 0 else (True, False):
+            b = container(data, alerts)
+            b.index.count()  # opened before the clock starts
+            if alerts:
+                b.alert_detector.needs.current()  # prepared once per process
+            suffix = f"-r{r}{'a' if alerts else 'o'}"
+            before = b.alert_store.counts().pending if alerts else 0
+            t = time.perf_counter()
+            b.ingestor.ingest(rows_of(call_rows(calls, rng, suffix)))
+            timings[alerts].append(time.perf_counter() - t)
+            if alerts:
+                items = max(items, b.alert_store.counts().pending - before)
+                checked = max(checked, b.alert_detector.checked)
+            # With alerts on, the deletion also takes the calls out of the needs' bars.
+            b.record_service.delete_ids([f"call:bc-{n}{suffix}" for n in range(calls)])
+            b.close()
+    off, on = min(timings[False]), min(timings[True])
+    return {
+        "warm_off_s": off,
+        "warm_on_s": on,
+        "detect_s": on - off,
+        "per_record_ms": (on - off) / calls * 1000,
+        "of_warm_import": (on - off) / off,
+        "deliveries": items,
+        "reverse_matches": checked,
+    }
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -294,12 +324,17 @@ def main() -> None:
     parser.add_argument("--needs", type=int, nargs="+", default=[0, 1000, 10000])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument(
+        "--existing", type=int, nargs="+", default=[0, 1000],
+        help="calls already in the index during the rounds (one row each)",
+    )  # fmt: skip
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/bench-alerts-cache.sqlite"))
     parser.add_argument("--quick", action="store_true", help="100 needs, 100 calls, 1 round")
     args = parser.parse_args()
     if args.quick:
         args.needs, args.calls, args.rounds, args.deliveries = [0, 100], 100, 1, 100
+        args.existing = [0, 100]
     commit = (
         os.environ.get("SIMATCH_BENCH_COMMIT")
         or subprocess.run(
@@ -309,20 +344,22 @@ def main() -> None:
     print(f"commit {commit}, {platform.processor() or platform.machine()}, {date.today()}")
     results = {"detection": [], "delivery": None}  # type: dict[str, Any]
     for needs in args.needs:
-        found = detection(needs, args.calls, args.rounds, args.cache)
-        results["detection"].append(found)
-        print(json.dumps(found), flush=True)
+        results["detection"].extend(
+            detection(needs, args.calls, args.rounds, args.cache, args.existing)
+        )
     results["delivery"] = delivery(args.deliveries)
     print(json.dumps(results["delivery"]), flush=True)
     print(
-        "\n| followed needs | calls imported | cold import s (alerts off) | warm import s, "
+        "\n| followed needs | calls in the index | calls imported | cold import s (alerts off) | "
+        "warm import s, "
         "alerts off | on | detection ms/record | of cold import | of warm import | "
         "reverse matches | deliveries |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for d in results["detection"]:
         print(
-            f"| {d['needs']:,} | {d['calls']:,} | {d['cold_import_s']:.1f} | "
+            f"| {d['needs']:,} | {d['calls_in_index']:,} | {d['calls']:,} | "
+            f"{d['cold_import_s']:.1f} | "
             f"{d['warm_off_s']:.2f} | {d['warm_on_s']:.2f} | {d['per_record_ms']:.2f} | "
             f"{d['of_cold_import']:.1%} | {d['of_warm_import']:.1%} | "
             f"{d['reverse_matches']:,} | {d['deliveries']:,} |"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from simatch.alerts.detector import Arrival, DetectionSettings, Detector
-from simatch.domain.alerts import Found, Subscription
+from simatch.domain.alerts import Found, Subscription, key_id
 from simatch.domain.results import Confidence
 from simatch.ingest.demo import demo_rows
 from simatch.ingest.readers import RawRow
@@ -86,3 +86,10 @@ def test_the_screened_path_alerts_exactly_what_the_exact_path_alerts(
     # The needs' bars were kept for the next import (the records indexed so far).
     bars, _ = box.alert_store.bars(needs)
     assert {b.pool for b in bars} == {"call", "other"} and all(b.similarities for b in bars)
+
+    # A deleted record leaves every bar (another process may import next).
+    held = {i for b in bars for i in b.keys}
+    key = next(a.key for a in imports[1] if key_id(a.key) in held)
+    box.record_service.delete_ids([key])
+    after, _ = box.alert_store.bars(needs)
+    assert len(after) == len(bars) and all(key_id(key) not in b.keys for b in after)

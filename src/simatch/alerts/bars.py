@@ -109,6 +109,20 @@ class BarBook:
         order = np.argsort(-sims, kind="stable")[: self.keep]
         return Bar(need_key, pool, made, tuple(ids[order].tolist()), tuple(sims[order].tolist()))
 
+    def forget(self, need_keys: Sequence[str], keys: Sequence[str]) -> None:
+        """Records left the index: every bar is cleared (so that no process writes back one
+        read before), then kept again without them."""
+        bars, _ = self.store.bars(need_keys)
+        epoch = self.store.clear_bars()
+        gone = np.array([key_id(k) for k in keys], np.int64)
+        kept = []
+        for bar in bars:
+            ids = np.asarray(bar.keys, np.int64)
+            mask = ~np.isin(ids, gone)
+            sims = np.asarray(bar.similarities, np.float64)
+            kept.append(self._bar(bar.need_key, bar.pool, bar.made, ids[mask], sims[mask]))
+        self.store.save_bars(kept, epoch)
+
     def save(self, loaded: Loaded, bars: Sequence[Bar]) -> None:
         if bars:
             self.store.save_bars(bars, loaded.epoch)

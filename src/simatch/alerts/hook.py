@@ -41,7 +41,7 @@ class AlertHook:
     def deleted(self, keys: Sequence[str]) -> None:
         # The needs' bars may count these records (``alerts.bars``).
         if self.store.followed_needs():
-            self.store.clear_bars()
+            self._detector().forget(keys)
 
 
 class _ImportRun:

@@ -248,8 +248,9 @@ class AlertStore(Protocol):
         cleared since ``epoch`` was read; False then."""
         ...
 
-    def clear_bars(self) -> None:
-        """Forget every bar (a record left the index: bars may count it) and move the epoch."""
+    def clear_bars(self) -> int:
+        """Forget every bar (a record left the index: bars may count it) and move the epoch;
+        returns the new epoch."""
         ...
 
     def record_detection(

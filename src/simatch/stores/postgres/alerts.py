@@ -310,12 +310,14 @@ class PgAlertStore:
                 )
         return True
 
-    def clear_bars(self) -> None:
+    def clear_bars(self) -> int:
         with self._db.transaction() as conn:
-            conn.execute(
-                "UPDATE alert_meta SET value = (value::bigint + 1)::text WHERE name = 'bars_epoch'"
-            )
+            row = conn.execute(
+                "UPDATE alert_meta SET value = (value::bigint + 1)::text "
+                "WHERE name = 'bars_epoch' RETURNING value"
+            ).fetchone()
             conn.execute("DELETE FROM alert_bars")
+        return int(row[0]) if row else 0
 
     def record_detection(
         self, found: Sequence[Found], journal_ids: Sequence[int], now: datetime

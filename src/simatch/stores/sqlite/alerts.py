@@ -311,12 +311,14 @@ class SqliteAlertStore:
             )
         return True
 
-    def clear_bars(self) -> None:
+    def clear_bars(self) -> int:
         with self._write() as db:
             db.execute("DELETE FROM bars")
             db.execute(
                 "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'bars_epoch'"
             )
+            row = db.execute("SELECT value FROM meta WHERE name = 'bars_epoch'").fetchone()
+        return int(row[0])
 
     def record_detection(
         self, found: Sequence[Found], journal_ids: Sequence[int], now: datetime
