@@ -12,7 +12,8 @@
    deliveries made. Preparing the followed needs (their question vectors, once per process)
    is reported on its own.
 2. Delivery. Deliveries in the outbox sent by the dispatcher to a local receiver that checks
-   each signature, against the same bodies POSTed in a plain loop with the same HTTP client.
+   each signature, against the same bodies POSTed with the same HTTP client in a plain loop,
+   and from as many threads as the dispatcher uses.
 
 Synthetic texts (Finnish and English, about 15-30 words), written here from a few templates,
 so that calls and needs share topics the way real ones do; the real model and index.
@@ -30,6 +31,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -256,6 +258,7 @@ def _rounds(data: Path, calls: int, rounds: int, rng: random.Random) -> dict[str
 
 
 class _Receiver(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps connections open, as web servers do
     secret = "s" * 64
     bad = 0
 
@@ -304,6 +307,17 @@ def delivery(count: int) -> dict[str, Any]:
         for _ in range(count):
             client.post(url, content=body, headers={"Content-Type": "application/json"})
         raw = time.perf_counter() - t
+        threads = box.settings.alerts.alerts_send_threads
+        t = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            for _ in pool.map(
+                lambda _: client.post(
+                    url, content=body, headers={"Content-Type": "application/json"}
+                ),
+                range(count),
+            ):
+                pass
+        raw_threads = time.perf_counter() - t
         sender.close()
         client.close()
         box.close()
@@ -313,6 +327,8 @@ def delivery(count: int) -> dict[str, Any]:
             "bad_signatures": bad,
             "product_per_s": count / product,
             "raw_post_per_s": count / raw,
+            "threads": threads,
+            "raw_threads_per_s": count / raw_threads,
         }
     finally:
         server.shutdown()
@@ -366,8 +382,9 @@ def main() -> None:
         )
     d = results["delivery"]
     print(f"\nwebhook: {d['product_per_s']:.0f} deliveries/s through the outbox "
-          f"({d['sent']} sent, {d['bad_signatures']} bad signatures); plain POST loop "
-          f"{d['raw_post_per_s']:.0f}/s")  # fmt: skip
+          f"({d['threads']} threads; {d['sent']} sent, {d['bad_signatures']} bad signatures); "
+          f"plain POST loop {d['raw_post_per_s']:.0f}/s, with {d['threads']} threads "
+          f"{d['raw_threads_per_s']:.0f}/s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -519,6 +519,9 @@ class AlertSettings(BaseSettings):
     alerts_webhook_timeout: float = Field(
         10.0, gt=0, le=120, description="Seconds a webhook receiver has to answer."
     )
+    alerts_send_threads: int = Field(
+        8, ge=1, le=64, description="Webhook deliveries sent at once (each waits on a receiver)."
+    )
     alerts_allow_http: bool = Field(
         False, description="Accept http:// webhook URLs (development); https:// otherwise."
     )

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
+from simatch.alerts.bars import BarBook
 from simatch.alerts.detector import DetectionSettings, Detector
 from simatch.alerts.dispatcher import Dispatcher, RetryPolicy
 from simatch.alerts.hook import AlertHook, catch_up
@@ -280,7 +281,7 @@ class Container:
                 settings,
                 centring=self.centring,
                 duplicates=self.duplicates,
-                listener=self.alert_hook if self.settings.alerts.alerts_enabled else None,
+                listener=self.alert_hook,
                 pause=self.requests_first.pause,
             ),
         )
@@ -386,7 +387,13 @@ class Container:
     @property
     def alert_hook(self) -> AlertHook:
         return self._once(
-            "alert_hook", lambda: AlertHook(self.alert_store, lambda: self.alert_detector)
+            "alert_hook",
+            lambda: AlertHook(
+                self.alert_store,
+                lambda: self.alert_detector,
+                BarBook(self.alert_store, self.settings.match.candidates),
+                enabled=self.settings.alerts.alerts_enabled,
+            ),
         )
 
     @property
@@ -458,6 +465,7 @@ class Container:
                 lease_seconds=a.alerts_lease,
                 digest_hour=a.alerts_digest_hour,
                 retention_days=a.alerts_retention_days,
+                threads=a.alerts_send_threads,
             ),
         )
 

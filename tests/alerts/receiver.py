@@ -23,6 +23,13 @@ class Receiver:
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # delivery id -> body
     bad_signatures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Each request waits up to ``hold`` seconds until ``crowd`` requests are open together (a
+    # slow receiver); ``most_at_once``: the most requests it has had open together.
+    hold: float = 0.0
+    crowd: int = 2
+    open_now: int = 0
+    most_at_once: int = 0
+    company: threading.Condition = field(default_factory=threading.Condition)
 
     def items(self) -> list[dict[str, Any]]:
         return [item for body in self.accepted.values() for item in body["items"]]
@@ -34,6 +41,19 @@ def webhook_receiver() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            with state.company:
+                state.open_now += 1
+                state.most_at_once = max(state.most_at_once, state.open_now)
+                state.company.notify_all()
+                if state.hold:
+                    state.company.wait_for(lambda: state.open_now >= state.crowd, state.hold)
+            try:
+                self._answer()
+            finally:
+                with state.company:
+                    state.open_now -= 1
+
+        def _answer(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with state.lock:
                 body = json.loads(raw)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from simatch.alerts.dispatcher import Dispatcher
 from simatch.alerts.schedule import next_digest
+from simatch.domain.alerts import AlertItem, Found
 from simatch.wiring import Container
 from tests.alerts.conftest import MATCHING_CALL, BoxFactory, follow, rows
 from tests.alerts.receiver import Receiver
@@ -95,3 +97,24 @@ def test_next_digest_times() -> None:
     assert next_digest("weekly", monday_6.replace(hour=7), 7) == datetime(
         2026, 12, 7, 7, tzinfo=UTC
     )
+
+
+def test_webhook_deliveries_go_out_together_each_once(
+    make_box: BoxFactory, receiver: Receiver
+) -> None:
+    box = make_box(seed=False, alerts_send_threads=4)
+    item = AlertItem(
+        key="call:c1", id="c1", kind="call", section="funders", title="Call", score=0.9,
+        confidence="possible", why={"passage": "p", "terms": []}, deadline=None,
+    )  # fmt: skip
+    receiver.hold = 1.0  # a slow receiver: each answer waits (at most 1 s) for others
+    one_by_one = Dispatcher(box.alert_store, box.alert_senders, lambda s: "u", threads=1)
+    for dispatcher, threads, deliveries in ((one_by_one, 1, 2), (box.alert_dispatcher, 4, 6)):
+        subs = [follow(box, receiver) for _ in range(deliveries)]
+        needs = [box.alert_store.get_subscription(s) for s in subs]
+        found = [Found(n.need_key, (item,)) for n in needs if n is not None]
+        box.alert_store.record_detection(found, [], datetime.now(UTC))
+        receiver.most_at_once, receiver.crowd = 0, max(threads, 2)
+        assert dispatcher.run().sent == deliveries
+        assert receiver.most_at_once == min(threads, deliveries)
+    assert len(receiver.accepted) == 8 and receiver.bad_signatures == 0

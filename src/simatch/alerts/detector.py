@@ -402,11 +402,6 @@ class Detector:
             for n, need in enumerate(needs)
         ]
 
-    def forget(self, keys: Sequence[str]) -> None:
-        """Records were deleted from the index: no bar may count them any more."""
-        if self.bars is not None:
-            self.bars.forget(self.store.followed_needs(), keys)
-
     def baseline(self, need_key: str) -> int:
         """What a need's match shows today is what its followers already know: marked seen,
         so that the first alert is about something new. Returns how many were marked."""

@@ -5,6 +5,8 @@ two replicas) never send it both; a dispatcher killed mid-send leaves a lease th
 and the delivery is sent again with the same idempotency key. A failed attempt is retried
 after a backoff that doubles each time; after ``max_attempts`` the delivery is given up and
 shown to staff (`simatch alerts status`, ``GET /v1/alerts/deliveries?state=failed``).
+Webhook deliveries of a claimed batch go out from ``threads`` threads at once (each one
+waits on a receiver); the outbox is written from the dispatcher's own thread.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -61,6 +64,8 @@ class Dispatcher:
         digest_hour: int = 7,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         retention_days: int = 0,
+        concurrent: frozenset[str] = frozenset({"webhook"}),
+        threads: int = 8,
     ) -> None:
         self.store = store
         self.senders = senders
@@ -70,6 +75,9 @@ class Dispatcher:
         self.digest_hour = digest_hour
         self.now = now
         self.retention_days = retention_days  # 0 = keep subscriptions however quiet
+        # Channels whose sender may send from several threads at once, and how many.
+        self.concurrent = concurrent
+        self.threads = threads
         # Who holds a claimed delivery: one name per dispatcher (process, host).
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -86,22 +94,39 @@ class Dispatcher:
             claimed = self.store.claim_due(self.worker, self.now(), self.lease_seconds, batch)
             if not claimed:
                 return report
-            for delivery in claimed:
-                self._deliver(delivery, report)
+            jobs = [(d, self.store.get_subscription(d.subscription_id)) for d in claimed]
+            split = [j[1] is not None and j[0].channel in self.concurrent for j in jobs]
+            together = [j for j, many in zip(jobs, split, strict=True) if many]
+            alone = [j for j, many in zip(jobs, split, strict=True) if not many]
+            for delivery, subscription in alone:
+                self._settle(delivery, subscription, self._send(delivery, subscription), report)
+            if together:
+                # Receivers answer in parallel; the outbox is written here, one at a time.
+                with ThreadPoolExecutor(min(self.threads, len(together))) as pool:
+                    sent = {pool.submit(self._send, d, s): (d, s) for d, s in together}
+                    for done in as_completed(sent):
+                        delivery, subscription = sent[done]
+                        self._settle(delivery, subscription, done.result(), report)
 
-    def _deliver(self, delivery: Delivery, report: DispatchReport) -> None:
-        subscription = self.store.get_subscription(delivery.subscription_id)
+    def _send(self, delivery: Delivery, subscription: Subscription | None) -> DeliveryResult:
         sender = self.senders.get(delivery.channel)
         if subscription is None:
-            result = DeliveryResult(ok=False, error="the subscription has ended", retry=False)
-        elif sender is None:
-            result = DeliveryResult(ok=False, error=f"channel {delivery.channel} is not set up")
-        else:
-            try:
-                result = sender.send(subscription, delivery, self.unsubscribe_url(subscription))
-            except Exception as exc:  # a sender's bug must not stop the other deliveries
-                log.exception("alert sender %s failed", delivery.channel)
-                result = DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
+            return DeliveryResult(ok=False, error="the subscription has ended", retry=False)
+        if sender is None:
+            return DeliveryResult(ok=False, error=f"channel {delivery.channel} is not set up")
+        try:
+            return sender.send(subscription, delivery, self.unsubscribe_url(subscription))
+        except Exception as exc:  # a sender's bug must not stop the other deliveries
+            log.exception("alert sender %s failed", delivery.channel)
+            return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
+
+    def _settle(
+        self,
+        delivery: Delivery,
+        subscription: Subscription | None,
+        result: DeliveryResult,
+        report: DispatchReport,
+    ) -> None:
         now = self.now()
         if result.ok:
             if not self.store.mark_sent(delivery.id, self.worker, now):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from simatch.alerts.bars import BarBook
 from simatch.alerts.detector import Arrival, Detector, arrival_from_payload, arrival_of
 from simatch.domain.alerts import AlertStore
 from simatch.domain.ports import SparseVector, Vector, VectorIndex
@@ -26,22 +27,51 @@ VectorsOf = Callable[[Sequence[BaseRecord]], list[Vector]]
 
 
 class AlertHook:
-    """The Ingestor's listener: one ``_ImportRun`` per import."""
+    """The Ingestor's listener: one ``_ImportRun`` per import. With alerts disabled in this
+    process (``enabled=False``) imports are neither journalled nor checked, but deletions
+    still reach the needs' bars, which other processes count on."""
 
     def __init__(
-        self, store: AlertStore, detector: Callable[[], Detector], detect_every: int = 4096
+        self,
+        store: AlertStore,
+        detector: Callable[[], Detector],
+        bars: BarBook,
+        detect_every: int = 4096,
+        enabled: bool = True,
     ) -> None:
         self.store = store
         self._detector = detector  # built on first use: the Matcher opens the index
+        self.bars = bars
         self.detect_every = detect_every
+        self.enabled = enabled
 
-    def start(self) -> _ImportRun:
-        return _ImportRun(self)
+    def start(self) -> _ImportRun | _Quiet:
+        return _ImportRun(self) if self.enabled else _Quiet()
 
     def deleted(self, keys: Sequence[str]) -> None:
         # The needs' bars may count these records (``alerts.bars``).
-        if self.store.followed_needs():
-            self._detector().forget(keys)
+        followed = self.store.followed_needs()
+        if followed:
+            self.bars.forget(followed, keys)
+
+
+class _Quiet:
+    """An import in a process with alerts disabled."""
+
+    def before_index(self, records: Sequence[BaseRecord], hashes: dict[str, str]) -> object:
+        return None
+
+    def after_index(
+        self,
+        records: Sequence[BaseRecord],
+        vectors: Sequence[Vector],
+        sparse: Sequence[SparseVector],
+        token: object,
+    ) -> None:
+        return None
+
+    def finish(self) -> None:
+        return None
 
 
 class _ImportRun:
