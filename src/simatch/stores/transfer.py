@@ -175,9 +175,10 @@ _ALERT_COPIES: tuple[Copy, ...] = (
     Copy(
         "alert_meta",
         _ALERTS,
-        "SELECT name, value FROM meta WHERE name <> 'version'",
+        "SELECT name, value FROM meta WHERE name NOT IN ('version', 'bars_epoch')",
         # A secret the database has already (a replica started first) is kept: links it
-        # signed keep working; the version counts changes and is bumped below.
+        # signed keep working; the version counts changes and is bumped below. The needs'
+        # bars (and their epoch) are not copied: detection builds them again.
         "INSERT INTO alert_meta (name, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
     ),
     Copy(
