@@ -257,18 +257,19 @@ class EdgeIndex:
         shard = self._open_shard()
         # One call: the binding holds the GIL for the whole engine call, so fewer is better.
         found = shard.query_batch(qe.QueryBatchRequest(list(requests.values())))
-        results = dict(zip(requests, found, strict=True))
+        # Each read of a point's id builds a new UUID object in the binding: read it once.
+        scored = [[(_uuid(p.id), p.score) for p in points] for points in found]
+        results = dict(zip(requests, scored, strict=True))
         fields = self._fields
-        missing = [p.id for points in found for p in points if p.id not in fields]
+        missing: list[qe.PointId] = [i for points in scored for i, _ in points if i not in fields]
         filled = self._fill(shard, missing) if missing else {}
         out: list[list[Hit]] = []
         for i in range(len(searches)):
             hits = []
-            for p in results.get(i, []):
-                key = _uuid(p.id)
+            for key, score in results.get(i, []):
                 payload = fields.get(key) or filled.get(key)
                 if payload is not None:  # None: deleted since the search
-                    hits.append(hit(payload, p.score))
+                    hits.append(hit(payload, score))
             out.append(hits)
         return out
 
