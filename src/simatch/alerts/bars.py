@@ -90,6 +90,8 @@ class BarBook:
             if old is not None:
                 old_ids, old_sims, made = old
                 mask = ~np.isin(old_ids, batch_ids)
+                if mask.all() and len(old_sims) >= self.keep and sims.max() <= old_sims.min():
+                    continue  # nothing of the batch gets in, nothing in it changed
                 ids = np.concatenate([old_ids[mask], ids])
                 sims = np.concatenate([old_sims[mask], sims])
             out.append(self._bar(need_key, pool, made, ids, sims))
