@@ -251,7 +251,13 @@ class EdgeIndex:
         return self.search_batch([Search(vector, flt, limit)])[0]
 
     def search_batch(self, searches: Sequence[Search]) -> list[list[Hit]]:
-        requests = {i: self._request(s) for i, s in enumerate(searches) if not _empty(s)}
+        filters: dict[SearchFilter, qe.Filter | None] = {}  # a batch repeats a few filters
+        for search in searches:
+            if search.flt not in filters:
+                filters[search.flt] = edge_filter(search.flt)
+        requests = {
+            i: self._request(s, filters[s.flt]) for i, s in enumerate(searches) if not _empty(s)
+        }
         if not requests:
             return [[] for _ in searches]
         shard = self._open_shard()
@@ -295,7 +301,7 @@ class EdgeIndex:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _request(self, search: Search) -> qe.QueryRequest:
+    def _request(self, search: Search, flt: qe.Filter | None) -> qe.QueryRequest:
         if isinstance(search.vector, SparseVector):
             vector = qe.SparseVector(list(search.vector.indices), list(search.vector.values))
             query = qe.Query.Nearest(vector, using=self._schema.sparse_name)
@@ -304,7 +310,7 @@ class EdgeIndex:
         return qe.QueryRequest(
             limit=search.limit,
             query=query,
-            filter=edge_filter(search.flt),
+            filter=flt,
             with_payload=False,
             with_vector=False,
         )
