@@ -236,11 +236,9 @@ def test_batching_does_not_change_vectors(e5_torch: Embedder) -> None:
 
 
 @pytest.mark.model
-def test_document_workers_run_at_the_callers_priority(
-    e5_torch: Embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Workers are started by the call, so a background import's run below requests
-    (simatch.services.background) and a foreground one's do not."""
+def test_document_workers_run_at_the_callers_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool of workers per caller priority, started by its first caller: a background
+    import's run below requests (simatch.services.background), a foreground one's do not."""
     import os
     import sys
     import threading
@@ -257,6 +255,7 @@ def test_document_workers_run_at_the_callers_priority(
         set_up()
 
     monkeypatch.setattr(module, "_one_thread", recording)
+    e5_torch = module.E5TorchEmbedder()  # no pools yet
     texts = demo_texts()[:40]
     normal = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     e5_torch.embed_documents(texts)
@@ -272,6 +271,9 @@ def test_document_workers_run_at_the_callers_priority(
     thread.start()
     thread.join()
     assert len(seen) > 1 and set(seen) == {19}
+    seen.clear()
+    e5_torch.embed_documents(texts)  # the foreground pool again: no new workers
+    assert seen == []
 
 
 @pytest.mark.model

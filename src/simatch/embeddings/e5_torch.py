@@ -20,6 +20,7 @@ one-thread workers; benchmarks/README.md).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -143,6 +144,12 @@ class _Encoder:
         )
 
 
+def _this_thread_nice() -> int:
+    if sys.platform != "linux":
+        return 0  # elsewhere priority is per process: one pool
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
 def _one_thread() -> None:
     """A document worker computes one batch on one core; the workers together fill them."""
     import torch
@@ -179,6 +186,7 @@ class E5TorchEmbedder:
         self._encoder: _Encoder | None = None
         self._tokenizer: UnigramTokenizer | None = None
         self._lock = threading.Lock()
+        self._pools: dict[int, ThreadPoolExecutor] = {}  # by the callers' nice value
 
     @property
     def model_id(self) -> str:
@@ -221,6 +229,20 @@ class E5TorchEmbedder:
         chunks = [content[i : i + width] for i in range(0, len(content), width)] or [[]]
         return [[tok.bos, *chunk, tok.eos] for chunk in chunks]
 
+    def _pool_for_this_thread(self) -> ThreadPoolExecutor:
+        """Workers at the calling thread's scheduling priority: a pool per nice value,
+        started by the first caller with it, whose threads inherit it (Linux keeps nice per
+        thread). A background import's workers then run below the requests'
+        (simatch.services.background), a foreground import's do not."""
+        nice = _this_thread_nice()
+        with self._lock:
+            pool = self._pools.get(nice)
+            if pool is None:
+                pool = self._pools[nice] = ThreadPoolExecutor(
+                    self._workers, thread_name_prefix="e5-documents", initializer=_one_thread
+                )
+            return pool
+
     def _run(self, texts: Sequence[str], prefix: str, parallel: bool) -> Vector:
         return self._embed_tokens([self.token_ids(text, prefix) for text in texts], parallel)
 
@@ -243,17 +265,10 @@ class E5TorchEmbedder:
             with torch.inference_mode():
                 pooled[part] = encoder.forward([windows[w] for w in part]).numpy()
 
-        workers = min(self._workers, len(batches)) if parallel else 1
-        if workers > 1:
-            # Workers of this call, started by the calling thread: they inherit its
-            # scheduling priority (a background import's workers run below the requests',
-            # simatch.services.background). Starting them costs well under 1 ms a call.
-            with ThreadPoolExecutor(
-                workers, thread_name_prefix="e5-documents", initializer=_one_thread
-            ) as pool:
-                # Longest first, so that the call ends on short batches and no worker waits
-                # long for the other's last one. list() waits for all, raises the first error.
-                list(pool.map(embed, batches[::-1]))
+        if parallel and self._workers > 1 and len(batches) > 1:
+            # Longest first, so that the call ends on short batches and no worker waits
+            # long for the other's last one. list() waits for all and raises the first error.
+            list(self._pool_for_this_thread().map(embed, batches[::-1]))
         else:
             for part in batches:
                 embed(part)
