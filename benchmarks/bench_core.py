@@ -241,7 +241,8 @@ def bench_3k(tmp: Path, quick: bool) -> dict[str, Any]:
 # -- 3. 100,000 records with synthetic vectors (one backend per subprocess) -----------------
 
 
-def synthetic_docs(n: int, dim: int, seed: int = 7) -> Any:
+def synthetic_docs(n: int, dim: int, seed: int = 7, centring: Any = None) -> Any:
+    """Random records; with ``centring``, their vectors stored as the product stores them."""
     from simatch.domain.payload import normalise_name
     from simatch.domain.ports import IndexedDoc, SparseVector
     from simatch.text.sparse import term_index
@@ -257,6 +258,9 @@ def synthetic_docs(n: int, dim: int, seed: int = 7) -> Any:
         count = min(1000, n - start)
         dense = rng.standard_normal((count, dim)).astype(np.float32)
         dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+        if centring is not None:
+            languages = ["fi" if (start + j) % 3 else "en" for j in range(count)]
+            dense = centring.centre_documents(dense, languages)
         batch = []
         for j in range(count):
             i = start + j
@@ -297,7 +301,7 @@ def bench_100k_child(backend: str, n: int, n_queries: int) -> dict[str, Any]:
     index = box.index
     rss_before = rss_mb()
     start = time.perf_counter()
-    for batch in synthetic_docs(n, box.embedder.dim):
+    for batch in synthetic_docs(n, box.embedder.dim, centring=box.centring):
         index.upsert(batch)
     load_s = time.perf_counter() - start
     start = time.perf_counter()

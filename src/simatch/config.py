@@ -188,8 +188,10 @@ class MatchSettings(BaseSettings):
     calibration_file: Path | None = Field(None, description="Default: indexes/calibration.json.")
     centre_languages: bool = Field(
         True,
-        description="Centre dense vectors per language (indexes/language_means.json); "
-        "changing it needs an index rebuild. An index of one language ranks better without.",
+        description="Put dense vectors where the language does not matter "
+        "(indexes/language_means.json: the mean every language shares removed, records in "
+        "another language than the question lifted onto one scale); changing it needs an "
+        "index rebuild.",
     )
 
     @model_validator(mode="after")

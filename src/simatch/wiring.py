@@ -19,7 +19,7 @@ from simatch.alerts.tokens import UnsubscribeTokens
 from simatch.config import Settings, load_settings
 from simatch.domain.alerts import AlertStore, Sender
 from simatch.domain.audit import AuditLog
-from simatch.domain.centring import LanguageCentring, load_centring
+from simatch.domain.centring import EXTRA_DIMS, LanguageCentring, load_centring
 from simatch.domain.confidence import Calibration, calibration_for
 from simatch.domain.imports import ImportJobStore
 from simatch.domain.matcher import Matcher, MatchTuning
@@ -181,7 +181,8 @@ class Container:
         centring = self.centring
         return IndexMeta(
             model_id=self.embedder.model_id,
-            dim=self.embedder.dim,
+            # centred records carry their language's slots (domain.centring)
+            dim=self.embedder.dim + (EXTRA_DIMS if centring is not None else 0),
             lexical=self.analyzer.signature,
             dense=centring.signature if centring is not None else "",
         )

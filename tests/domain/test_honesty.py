@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -58,6 +59,27 @@ def test_a_good_match_is_not_a_gap(make_container: ContainerFactory) -> None:
     assert not result.no_good_match and result.confidence == "strong"
     assert len(result.solutions) == 3
     assert gaps.recorded == []
+
+
+def test_weak_items_on_the_subject_are_not_a_gap(make_container: ContainerFactory) -> None:
+    """Whether anything fits is the calibration's rule, not the items' class: every item
+    can be weak (less likely relevant than most) while the question is on the subject."""
+    box = make_container()
+    box.ingestor.ingest([RawRow("t", n, r) for n, r in enumerate(RECORDS, start=1)])
+    matcher = box.matcher
+    matcher.calibration = Calibration(
+        "fake", 0.7, 0.2, similarity_floor=-1.0, weights=(0, 0, -9), fits=(0, 0, 0, 1)
+    )
+    gaps = Log()
+    result = MatchService(matcher, gaps).match(Query("Nuorten yksinäisyys", today=TODAY))
+    assert not result.no_good_match and result.confidence == "weak"
+    assert len(result.solutions) == 3 and all(i.confidence == "weak" for i in result.solutions)
+    assert gaps.recorded == []
+    # The rule says nothing fits: a gap, as with the floor.
+    matcher.calibration = replace(matcher.calibration, fits=(0.0, 0.0, 0.0, -1.0))
+    assert (
+        MatchService(matcher, gaps).match(Query("Nuorten yksinäisyys", today=TODAY)).no_good_match
+    )
 
 
 def test_calls_name_where_they_are_open(make_container: ContainerFactory) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from simatch.domain.confidence import Calibration
 from simatch.domain.matcher import Scored
 from simatch.evaluation import confidence_fit
@@ -36,21 +38,39 @@ def test_fit_separates_in_domain_from_out_of_domain() -> None:
     outside = [run(3, False, 0.74)]
     fitted = confidence_fit.fit(inside, outside, "m", None)
     assert fitted.weights is not None and fitted.similarity_floor is not None
-    assert 0.81 < fitted.similarity_floor < 0.87  # between the best items of each side
+    # Out-of-domain best items sit at 0.79-0.81, in-domain ones at 0.87-0.90: the rule is
+    # moved down until just enough out-of-domain questions are flagged.
+    assert 0.79 < fitted.similarity_floor < 0.87
     assert fitted.possible == 0.1  # one relevant item among ten
-    assert confidence_fit.flag_rate(outside[0], fitted) == 1.0
+    flagged = confidence_fit.flag_rate(outside[0], fitted)
+    assert confidence_fit.OUT_OF_DOMAIN_FLAGGED <= flagged < 1.0
     assert confidence_fit.flag_rate(inside[0], fitted) == 0.0
     table = confidence_fit.reliability(inside[0], fitted)
     assert table["strong"]["relevant"] > table["weak"]["relevant"]
     assert sum(row["n"] for row in table.values()) == 400
 
 
-def test_a_result_is_no_good_match_when_weak_or_below_the_floor() -> None:
+def test_a_result_is_no_good_match_below_the_floor_or_the_rule() -> None:
     calibration = Calibration("m", strong=0.7, possible=0.2, similarity_floor=0.8)
     assert confidence_fit.flagged([scored("a", 0.79, 1.0)], calibration)  # below the floor
     assert not confidence_fit.flagged([scored("a", 0.85, 1.0)], calibration)
     assert confidence_fit.flagged([scored("a", 0.1, 1.0), scored("b", 0.15, 1.0)], calibration)
     assert confidence_fit.flagged([], calibration)
+    # The rule: 10 * similarity + 2 * score - 1 * (other language) - 9 >= 0 fits.
+    rule = Calibration("m", 0.7, 0.2, similarity_floor=0.7, fits=(10.0, 2.0, -1.0, -9.0))
+    english = [Scored("innovation:a", {"id": "a", "language": "en"}, 1.0, 0.75, {})]
+    assert not confidence_fit.flagged(english, rule, "en")
+    assert confidence_fit.flagged(english, rule, "fi")  # another language needs more
+    assert confidence_fit.flagged([scored("a", 0.75, 0.4)], rule, "en")  # channels disagree
+    assert confidence_fit.flagged([scored("a", 0.69, 1.0)], rule, "en")  # below the floor
+
+
+def test_strong_is_where_the_items_above_were_mostly_relevant() -> None:
+    probabilities = [0.9 - 0.01 * i for i in range(60)]
+    labels = [1.0] * 25 + [0.0, 1.0] * 10 + [0.0] * 15  # precision 0.7 down to item 50
+    assert confidence_fit.strong_cutoff(probabilities, labels) == pytest.approx(0.41)
+    assert confidence_fit.strong_cutoff(probabilities[:10], labels[:10]) == 1.0  # too few
+    assert confidence_fit.strong_cutoff(probabilities, [0.0] * 60) == 1.0
 
 
 def test_leave_one_out_measures_each_set_without_it() -> None:

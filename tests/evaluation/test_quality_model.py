@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,9 @@ from simatch.evaluation.harness import DEFAULT_EVALDATA
 from simatch.evaluation.workspace import Workspace
 from tests.evaluation.conftest import INDEXES
 
-CI_SUBSET = json.loads((INDEXES / "eval" / "thresholds.json").read_text(encoding="utf-8"))[
-    "subset"
-]["size"]
+DEMO_THRESHOLDS = json.loads((INDEXES / "eval" / "thresholds.json").read_text(encoding="utf-8"))
+CI_SUBSET = DEMO_THRESHOLDS["subset"]["size"]
+DEMO_MINIMUMS = DEMO_THRESHOLDS["full"]
 
 
 @pytest.mark.model
@@ -88,7 +89,10 @@ def test_no_match_questions_say_so_and_become_gaps(workspace: Workspace, demo_se
                     assert len(section) <= box.matcher.tuning.weak_items
                     assert all(item.confidence == "weak" for item in section)
                     assert result.query.detected == language
-    assert sum(flagged) >= 14, f"only {sum(flagged)} of 16 no-match questions were flagged"
+    # The share recorded for the demo in indexes/eval/thresholds.json (the calibration is fitted
+    # on third-party data, not on these questions: benchmarks/README.md, issue 10).
+    least = math.ceil(DEMO_MINIMUMS["demo.honesty.no_match_queries_flagged"] * len(flagged) - 1e-9)
+    assert sum(flagged) >= least, f"only {sum(flagged)} of 16 no-match questions were flagged"
     assert box.gaps.count() == sum(flagged)
     # A question with relevant records is answered, not logged as a gap.
     answered = service.match(Query(demo_set.queries[0].texts["fi"]))

@@ -9,11 +9,18 @@ meaningless across models. Everything here is measured per model on judged data
   ``strong`` and ``possible`` are cut-offs on that probability: "strong" items were judged
   relevant about 7 times in 10 or more; "possible" starts at the share of relevant items
   among all top-10 items, so a "weak" item is less likely relevant than an average one.
-- ``similarity_floor``: when even the best item of a result is less similar than this,
-  nothing in the index is about the question and every item is weak (``nothing_fits``).
-  Ranks are relative (some record is always first), so only an absolute score can tell; the
-  floor separates the best similarity of questions without any relevant record from that of
-  questions with one (Youden's J).
+- ``fits``: whether anything in the index is about the question at all (``nothing_fits``),
+  a logistic rule on the most similar of the items shown: its dense similarity, the best
+  fused score (1 = first in both channels: the channels agree), and whether that item is in
+  another language than the question (a record in another language is lifted onto the same
+  scale for ranking, ``domain.centring``, but needs more similarity to show that anything
+  fits). Ranks are relative (some record is always first), so only absolute scores can tell.
+  Fitted on judged in-domain and out-of-domain questions (``simatch eval --set thirdparty
+  --calibrate``).
+- ``similarity_floor``: below this similarity nothing fits. With ``fits``, the least
+  similarity with which the rule can pass at all (what callers that prune by similarity
+  need); without it, the rule itself (Youden's J between the best similarity of questions
+  without and with a relevant record).
 - ``duplicate``: the near-duplicate score (``simatch.ingest.duplicates``) from which two
   records are flagged as saying the same thing.
 
@@ -44,6 +51,8 @@ class Calibration:
     measured_on: str = ""
     similarity_floor: float | None = None
     weights: tuple[float, float, float] | None = None  # similarity, fused score, intercept
+    # similarity, best fused score, other language, intercept: something fits when >= 0
+    fits: tuple[float, float, float, float] | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)  # provenance, figures
 
     def probability(self, similarity: float, score: float = 1.0) -> float:
@@ -54,9 +63,18 @@ class Calibration:
         z = a * similarity + b * score + c
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
-    def nothing_fits(self, best_similarity: float) -> bool:
-        """True when a result whose best item has this similarity has no good match."""
-        return self.similarity_floor is not None and best_similarity < self.similarity_floor
+    def nothing_fits(
+        self, best_similarity: float, best_score: float = 1.0, other_language: bool = False
+    ) -> bool:
+        """True when a result has no good match: its most similar item has this similarity
+        (and is in ``other_language`` than the question), its best fused score is
+        ``best_score``. The defaults are the most favourable (a lower bound)."""
+        if self.similarity_floor is not None and best_similarity < self.similarity_floor:
+            return True
+        if self.fits is None:
+            return False
+        a, b, c, d = self.fits
+        return a * best_similarity + b * best_score + c * float(other_language) + d < 0.0
 
     def classify(self, similarity: float, score: float = 1.0) -> Confidence:
         p = self.probability(similarity, score)
@@ -73,6 +91,7 @@ class Calibration:
             "duplicate": self.duplicate,
             "similarity_floor": self.similarity_floor,
             "weights": list(self.weights) if self.weights is not None else None,
+            "fits": list(self.fits) if self.fits is not None else None,
             "measured_on": self.measured_on,
         }
         entry.update(self.extra)
@@ -83,7 +102,9 @@ def load_calibration(path: Path, model_id: str) -> Calibration | None:
     entry = read_entry(path, model_id)
     if entry is None:
         return None
-    known = {"strong", "possible", "duplicate", "similarity_floor", "weights", "measured_on"}
+    known = {"strong", "possible", "duplicate", "similarity_floor", "weights", "fits"}
+    known.add("measured_on")
+    fits = entry.get("fits")
     weights = entry.get("weights")
     floor = entry.get("similarity_floor")
     return Calibration(
@@ -94,6 +115,7 @@ def load_calibration(path: Path, model_id: str) -> Calibration | None:
         measured_on=str(entry.get("measured_on", "")),
         similarity_floor=float(floor) if floor is not None else None,
         weights=(float(weights[0]), float(weights[1]), float(weights[2])) if weights else None,
+        fits=(float(fits[0]), float(fits[1]), float(fits[2]), float(fits[3])) if fits else None,
         extra={k: v for k, v in entry.items() if k not in known},
     )
 

@@ -5,15 +5,17 @@ Retrieval runs two channels over the index: dense (multilingual embedding) and l
 weighted reciprocal-rank fusion, which needs no score calibration between the channels
 (or by standardised scores, ``SIMATCH_FUSION=zscore``; ``fusion``).
 
-Language must not matter (issue 5): dense vectors are centred per language
-(``LanguageCentring``: records at ingest, the question here) so that a Finnish question does
-not prefer Finnish records for being Finnish, and the lexical channel translates the question
+Language must not matter (issues 5 and 10): dense vectors live in a language-neutral space
+(``LanguageCentring``: records at ingest, the question here; the shared mean removed, records
+in another language lifted onto the question's scale) so that a Finnish question does not
+prefer Finnish records for being Finnish, and the lexical channel translates the question
 (``simatch.text``). Both channels are then about equally good across languages, so they are
 fused with equal weights. Measured figures: ``benchmarks/README.md``, "Match quality".
 
 Confidence per item comes from a ``Calibration`` fitted on judged data (``simatch eval
---calibrate``). When nothing is better than weak, the result says ``no_good_match`` and keeps
-at most ``MatchTuning.weak_items`` items per section instead of padding the list.
+--calibrate``). When the calibration says nothing in the index is about the question, the
+result says ``no_good_match`` and keeps at most ``MatchTuning.weak_items`` items per section
+instead of padding the list.
 
 This module retrieves and grades; ``fusion`` fuses the channels, ``sections`` groups peers
 and funders, ``explain`` writes the items and their reasons.
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 
 from simatch.domain.centring import LanguageCentring
 from simatch.domain.confidence import Calibration
@@ -190,7 +193,7 @@ class Matcher:
             pools.append(others)
         if "funders" in want:
             pools.append(calls)
-        self._grade(result, pools, top)
+        self._grade(result, pools, top, detected)
         return result, vector
 
     def rank(
@@ -273,13 +276,15 @@ class Matcher:
                 searches.append(Search(prepared.terms.sparse, flt, self.tuning.candidates))
         found = self.index.search_batch(searches) if searches else []
 
-        def grade(cand: Scored) -> Confidence:
-            if self.calibration is not None and self.calibration.nothing_fits(cand.similarity):
+        def grade(cand: Scored, language: str) -> Confidence:
+            if self.calibration is not None and self.calibration.nothing_fits(
+                cand.similarity, cand.score, _other_language(cand, language)
+            ):
                 return "weak"
             return self._confidence(cand)
 
         chosen: list[list[Scored]] = []
-        for (_, keys), (first, pools, boosts) in zip(requests, plans, strict=True):
+        for (prepared, keys), (first, pools, boosts) in zip(requests, plans, strict=True):
             wanted = set(keys)
             shown: list[Scored] = []
             for n in range(pools):
@@ -291,7 +296,8 @@ class Matcher:
                     if (
                         rank[section] <= top
                         and cand.key in wanted
-                        and _CONFIDENCE_ORDER[grade(cand)] >= _CONFIDENCE_ORDER[least]
+                        and _CONFIDENCE_ORDER[grade(cand, prepared.detected)]
+                        >= _CONFIDENCE_ORDER[least]
                     ):
                         shown.append(cand)
             chosen.append(shown)
@@ -307,7 +313,8 @@ class Matcher:
         for (prepared, _), shown in zip(requests, chosen, strict=True):
             query = prepared.query
             today = query.today or self._today()
-            explain = Explainer(query_term_weights(prepared.terms), query, today, grade)
+            graded = partial(grade, language=prepared.detected)
+            explain = Explainer(query_term_weights(prepared.terms), query, today, graded)
             results.append(
                 [
                     (section_of(c.payload["kind"]), explain.item(c))
@@ -350,7 +357,7 @@ class Matcher:
         return text
 
     def _search_vector(self, vector: Vector, language: str) -> Vector:
-        """The question's vector as the index stores records: centred for its language."""
+        """The question's vector as the index is searched: in the language-neutral space."""
         if self.centring is None:
             return vector
         return self.centring.centre_query(vector, language)
@@ -407,23 +414,36 @@ class Matcher:
             return "possible"
         return self.calibration.classify(cand.similarity, cand.score)
 
-    def _grade(self, result: MatchResult, pools: list[list[Scored]], top: int) -> None:
+    def _grade(
+        self, result: MatchResult, pools: list[list[Scored]], top: int, language: str
+    ) -> None:
         """The result's confidence is that of its best candidate on the first ``top`` ranks of
-        any pool behind a section (so "show more" pages are graded like the first page),
-        unless even the most similar of them is below the calibrated floor: then nothing
-        fits and every item is weak. Without a good match, each section keeps only its
-        ``weak_items`` best items."""
+        any pool behind a section (so "show more" pages are graded like the first page).
+        Whether anything fits at all is the calibration's rule on the most similar of them
+        (``Calibration.nothing_fits``): when nothing does, or nothing was found, every item is
+        weak and each section keeps only its ``weak_items`` best items. A result whose items
+        are all weak but which passes the rule is not a "no good match": weak items are less
+        likely relevant than most shown, not off the subject."""
         candidates = [cand for pool in pools for cand in pool[:top]]
         best: Confidence = "weak"
         for cand in candidates:
             found = self._confidence(cand)
             if _CONFIDENCE_ORDER[found] > _CONFIDENCE_ORDER[best]:
                 best = found
-        best_similarity = max((c.similarity for c in candidates), default=0.0)
-        if self.calibration is not None and self.calibration.nothing_fits(best_similarity):
+        nothing = not candidates
+        if candidates and self.calibration is not None:
+            closest = max(candidates, key=lambda c: c.similarity)
+            nothing = self.calibration.nothing_fits(
+                closest.similarity,
+                max(c.score for c in candidates),
+                _other_language(closest, language),
+            )
+        if self.calibration is not None and self.calibration.fits is None and best == "weak":
+            nothing = True  # a calibration without the rule: nothing better than weak fits
+        if nothing:
             best = "weak"
         result.confidence = best
-        result.no_good_match = best == "weak"
+        result.no_good_match = nothing
         if result.no_good_match:
             keep = self.tuning.weak_items
             result.solutions = result.solutions[:keep]
@@ -431,6 +451,11 @@ class Matcher:
             result.funders = result.funders[:keep]
             for item in (*result.solutions, *result.peers, *result.funders):
                 item.confidence = "weak"
+
+
+def _other_language(cand: Scored, language: str) -> bool:
+    found = cand.payload.get("language")
+    return bool(found) and found != language
 
 
 def _limit(query: Query) -> int:

@@ -39,14 +39,24 @@ BEST_OF = 5  # the best similarity among this many first items decides "nothing 
 OUTLIER_Z = 3.5
 
 
-def fit_language_means(workspace: Workspace, evaldata: Path) -> LanguageCentring:
+def fit_language_means(
+    workspace: Workspace, evaldata: Path, previous: LanguageCentring | None = None
+) -> LanguageCentring:
+    """Means refitted on Tatoeba; the cross-language lifts of ``previous`` are kept (they
+    are chosen on judged third-party dev data, benchmarks/README.md)."""
     pairs = [p for p in tatoeba.load_pairs(evaldata) if p.id >= tatoeba.FIT_FROM_ID]
     texts = {"fi": [p.fi for p in pairs], "en": [p.en for p in pairs]}
     queries = {lang: workspace.embedder.embed_queries(t) for lang, t in texts.items()}
     documents = {lang: _documents(workspace, t) for lang, t in texts.items()}
     source = f"tatoeba_fin_eng pairs {tatoeba.FIT_FROM_ID}-{pairs[-1].id} ({len(pairs)})"
     return fit_centring(
-        workspace.embedder.model_id, queries, documents, source, date.today().isoformat()
+        workspace.embedder.model_id,
+        queries,
+        documents,
+        source,
+        date.today().isoformat(),
+        offsets=previous.offsets if previous is not None else None,
+        offsets_source=previous.offsets_source if previous is not None else "",
     )
 
 
@@ -68,7 +78,7 @@ def fit_logistic(
 ) -> tuple[float, ...]:
     """Weights per column of ``x`` plus the intercept (gradient descent on standardised x)."""
     mean, std = x.mean(axis=0), x.std(axis=0)
-    std[std == 0] = 1.0
+    std[std < 1e-9] = 1.0  # a constant column (rounding leaves it a tiny spread) adds nothing
     z = np.c_[(x - mean) / std, np.ones(len(x))]
     w = np.zeros(z.shape[1])
     for _ in range(steps):
@@ -170,17 +180,22 @@ def current_commit(repo: Path) -> str:
     """The checked-out commit, read from .git (no git process); "" when unknown."""
     git = repo / ".git"
     try:
+        if git.is_file():  # a worktree: "gitdir: <its own git dir>", refs in the common one
+            git = Path(git.read_text(encoding="utf-8").split(":", 1)[1].strip())
+        common = git
+        if (git / "commondir").exists():
+            common = git / (git / "commondir").read_text(encoding="utf-8").strip()
         head = (git / "HEAD").read_text(encoding="utf-8").strip()
         if not head.startswith("ref: "):
             return head[:12]
         ref = head[5:]
-        loose = git / ref
-        if loose.exists():
-            return loose.read_text(encoding="utf-8").strip()[:12]
-        for line in (git / "packed-refs").read_text(encoding="utf-8").splitlines():
+        for where in (git, common):
+            if (where / ref).exists():
+                return (where / ref).read_text(encoding="utf-8").strip()[:12]
+        for line in (common / "packed-refs").read_text(encoding="utf-8").splitlines():
             if line.endswith(" " + ref):
                 return line.split()[0][:12]
-    except OSError:
+    except (OSError, IndexError):
         return ""
     return ""
 

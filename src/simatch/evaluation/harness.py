@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simatch.config import REPO_ROOT, Settings
-from simatch.domain.centring import save_centring
+from simatch.domain.centring import load_centring, save_centring
 from simatch.domain.confidence import load_calibration, save_calibration
 from simatch.evaluation import calibrate, duplicates, tatoeba, turku
 from simatch.evaluation.dataset import project_set
@@ -61,7 +61,8 @@ def run_eval(settings: Settings, options: EvalOptions, log: Log = lambda _: None
             report[THIRD_PARTY] = _third_party(workspace, settings, options, report, log)
         if options.calibrate and set(options.sets) != {THIRD_PARTY}:
             log("fitting language means on Tatoeba")
-            centring = calibrate.fit_language_means(workspace, options.evaldata)
+            previous = load_centring(indexes / "language_means.json", workspace.embedder.model_id)
+            centring = calibrate.fit_language_means(workspace, options.evaldata, previous)
             save_centring(indexes / "language_means.json", centring)
             report["language_means"] = centring.source
         if "demo" in options.sets:

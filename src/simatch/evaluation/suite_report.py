@@ -44,6 +44,7 @@ def calibrate_on_dev(
         measured_on=fitted.measured_on,
         similarity_floor=fitted.similarity_floor,
         weights=fitted.weights,
+        fits=fitted.fits,
         extra={
             **fitted.extra,
             "commit": commit,

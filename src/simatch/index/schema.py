@@ -160,7 +160,8 @@ def meta_from_dict(raw: dict[str, Any], where: str) -> IndexMeta:
 
 def check_meta(stored: IndexMeta, wanted: IndexMeta, where: str) -> None:
     """Refuse to open an index built by another model (vectors would be meaningless)."""
-    if stored.model_id != wanted.model_id or stored.dim != wanted.dim:
+    same_space = stored.dense == wanted.dense
+    if stored.model_id != wanted.model_id or (same_space and stored.dim != wanted.dim):
         raise ModelMismatch(
             f"index {where} was built with model {stored.model_id!r} (dim {stored.dim}) but the "
             f"configured model is {wanted.model_id!r} (dim {wanted.dim}); configure "
@@ -181,7 +182,7 @@ def check_meta(stored: IndexMeta, wanted: IndexMeta, where: str) -> None:
         raise ConfigError(
             f"index {where} stores dense vectors as {stored.dense or 'raw'!r} but this process "
             f"uses {wanted.dense or 'raw'!r} (indexes/language_means.json changed); rebuild the "
-            "index (re-import the records; cached embeddings are reused)",
+            "index (`simatch reindex`, or re-import the records; cached embeddings are reused)",
             {"stored": meta_to_dict(stored), "configured": meta_to_dict(wanted)},
         )
     if stored.schema_version != wanted.schema_version:

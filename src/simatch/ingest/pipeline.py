@@ -144,7 +144,7 @@ class Ingestor:
         self.analyzer = analyzer
         self.cache = cache
         self.settings = settings or IngestSettings()
-        self.centring = centring  # records are stored centred per language (domain.centring)
+        self.centring = centring  # records are stored language-neutral (domain.centring)
         self.duplicates = duplicates
         self.listener = listener
         # Called between small steps (a record, a write): a background import waits there
