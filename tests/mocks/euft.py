@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import json
 import random
+import threading
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -130,7 +131,8 @@ def _matches(clause: dict[str, Any], meta: dict[str, list[str]]) -> bool:
 class EuftService:
     """The handler. ``faults[page]`` are answers served before the real one (a 500 first);
     ``overrides[page]`` replaces the page's body (a changed shape); ``page_cap`` is the
-    largest page the service serves whatever was asked; ``delay`` seconds per page."""
+    largest page the service serves whatever was asked; ``delay`` seconds per page; a set
+    ``gate`` holds every page until the test opens it (a sync provably still running)."""
 
     def __init__(self, topics: list[dict[str, Any]], page_cap: int = 100) -> None:
         self.topics = topics
@@ -138,6 +140,7 @@ class EuftService:
         self.faults: dict[int, list[Response]] = {}
         self.overrides: dict[int, Any] = {}
         self.delay = 0.0
+        self.gate: threading.Event | None = None
 
     def __call__(self, request: Request) -> Response:
         if request.method != "POST" or request.path != PATH:
@@ -158,6 +161,8 @@ class EuftService:
         queued = self.faults.get(number)
         if queued:
             return queued.pop(0)
+        if self.gate is not None:
+            self.gate.wait(timeout=60)
         if self.delay:
             time.sleep(self.delay)
         if number in self.overrides:

@@ -3,6 +3,7 @@ answered while it runs."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from tests.sources.data import eu_topics
 
 def test_serve_syncs_on_a_schedule_without_blocking_matches(tmp_path: Path) -> None:
     service = EuftService(eu_topics(), page_cap=3)
-    service.delay = 0.7  # a slow source: the sync is still running while we match
+    # The source answers only once the test has seen the sync running, so matches are
+    # provably answered while it runs, however slowly this machine starts the server.
+    service.gate = threading.Event()
     with (
         MockServer(service) as mock,
         serving(
@@ -37,6 +40,8 @@ def test_serve_syncs_on_a_schedule_without_blocking_matches(tmp_path: Path) -> N
             items = httpx.get(f"{served.url}/v1/sources", headers=headers).json()["items"]
             eu = next(i for i in items if i["name"] == "eu-ft")
             saw_running = saw_running or eu["syncing"]
+            if saw_running:
+                service.gate.set()
             if eu["last_sync"] and eu["last_sync"]["status"] == "ok":
                 break
             assert time.monotonic() < deadline, served.output()
