@@ -46,6 +46,12 @@ class IndexSettings(BaseSettings):
         description="Embedded index: threads per search (0 = one per CPU). 1 serves "
         "concurrent requests best on few cores.",
     )
+    index_switch_interval: float = Field(
+        5.0,
+        ge=0,
+        description="Seconds between a server's looks for a build `simatch reindex` switched "
+        "to; it then serves that build without a restart (0 = only after a reindex it ran).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> IndexSettings:

@@ -28,6 +28,7 @@ from simatch.domain.ports import (
     FeedbackBoosts,
     IndexGenerations,
     IndexMeta,
+    ServingIndex,
     TextAnalyzer,
     VectorIndex,
 )
@@ -45,12 +46,15 @@ from simatch.domain.stores import (
     RateBuckets,
 )
 from simatch.embeddings.factory import build_embedder
-from simatch.index.factory import build_generations
+from simatch.index.factory import build_generations, open_serving
+from simatch.index.live import LiveIndex
 from simatch.ingest.pipeline import Ingestor, IngestSettings
 from simatch.services import (
     AlertPolicy,
     AlertService,
     AuditService,
+    BackgroundReindex,
+    BuildSwitch,
     DashboardService,
     DuplicateService,
     FeedbackService,
@@ -164,16 +168,49 @@ class Container:
     @property
     def index(self) -> VectorIndex:
         def make() -> VectorIndex:
-            if self._given_index is not None:
-                index = self._given_index
-            else:
-                # The build `simatch reindex` last switched to, kept until this process ends.
-                generations = self.index_generations
-                index = generations.build(generations.current())
-            index.open(self.index_meta)
-            return index
+            if self._given_index is None:
+                # The build `simatch reindex` last switched to, replaceable by the next one
+                # while this process runs (build_switch).
+                return open_serving(self.index_generations, self.index_meta)
+            self._given_index.open(self.index_meta)
+            return self._given_index
 
         return self._opened("index", make)
+
+    @property
+    def serving_index(self) -> ServingIndex | None:
+        """The index as the build that serves (None: an index given to the container)."""
+        index = self.index
+        return index if isinstance(index, LiveIndex) else None
+
+    @property
+    def build_switch(self) -> BuildSwitch | None:
+        """Moves this process to the build `simatch reindex` switches to (``start()`` it
+        where a process should follow without a restart: the server)."""
+        serving = self.serving_index
+        if serving is None:
+            return None
+        interval = self.settings.index.index_switch_interval
+
+        def make() -> BuildSwitch:
+            switch = BuildSwitch(self.index_generations, serving, self.index_meta, interval)
+            self._closers.append(switch.stop)
+            return switch
+
+        return self._once("build_switch", make)
+
+    @property
+    def background_reindex(self) -> BackgroundReindex | None:
+        """A reindex run inside this process (the server: ``POST /v1/index/reindex``)."""
+        switch = self.build_switch
+        if switch is None:
+            return None
+        return self._once(
+            "background_reindex",
+            lambda: BackgroundReindex(
+                lambda: self.reindex_service, switch.serving, switch, self.locks
+            ),
+        )
 
     @property
     def index_meta(self) -> IndexMeta:
@@ -199,7 +236,13 @@ class Container:
                 batch_size=i.ingest_batch_size, optimize_after=i.optimize_after
             )
             return Ingestor(
-                self.embedder, index, self.analyzer, self.cache, settings, centring=self.centring
+                self.embedder,
+                index,
+                self.analyzer,
+                self.cache,
+                settings,
+                centring=self.centring,
+                pause=self.requests_first.pause,  # inside a server: matches first
             )
 
         return self._once(
@@ -512,6 +555,7 @@ class Container:
                 limits=MatchLimits(m.match_limit, m.match_max_limit),
                 concurrency=m.match_concurrency or None,
                 requests=self.requests_first,
+                pin=self.serving_index.pinned if self.serving_index is not None else None,
             ),
         )
 

@@ -93,6 +93,18 @@ def stop_import_jobs(container: Container) -> None:
         log.warning("background imports not stopped (%s: %s)", type(exc).__name__, exc)
 
 
+def follow_index_builds(container: Container) -> None:
+    """Serve the build `simatch reindex` switches to, without a restart (its thread stops
+    when the container closes)."""
+    try:
+        switch = container.build_switch
+    except Exception as exc:  # the backend is down: requests say so; no rebuild to follow
+        log.warning("index builds not followed (%s: %s)", type(exc).__name__, exc)
+        return
+    if switch is not None:
+        switch.start()
+
+
 def create_app(container: Container, warm: bool = True) -> FastAPI:
     settings = container.settings.api
     state = AppState(
@@ -122,6 +134,7 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
         if alerts.alerts_enabled and alerts.alerts_interval > 0:
             task = asyncio.create_task(alerts_loop(container, alerts.alerts_interval))
         await anyio.to_thread.run_sync(start_import_jobs, container)
+        await anyio.to_thread.run_sync(follow_index_builds, container)
         yield
         await anyio.to_thread.run_sync(stop_import_jobs, container)
         if task is not None:

@@ -21,9 +21,11 @@ from fastapi import Depends, Request
 from simatch.api.metrics import Metrics
 from simatch.api.rate_limit import RateLimiter
 from simatch.config import ApiSettings
+from simatch.errors import Conflict
 from simatch.services import (
     AlertService,
     AuditService,
+    BackgroundReindex,
     DashboardService,
     FeedbackService,
     GapService,
@@ -103,6 +105,16 @@ get_review_service = _service(lambda c: c.review_service)
 get_dashboard_service = _service(lambda c: c.dashboard_service)
 get_alert_service = _service(lambda c: c.alert_service)
 
+
+def _background_reindex(container: Container) -> BackgroundReindex:
+    found = container.background_reindex
+    if found is None:  # an index handed to the container (tests): nothing to rebuild here
+        raise Conflict("this server's index cannot be rebuilt in the server")
+    return found
+
+
+get_background_reindex = _service(_background_reindex)
+
 ApiSettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 MatchServiceDep = Annotated[MatchService, Depends(get_match_service)]
@@ -121,3 +133,4 @@ SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
 DashboardServiceDep = Annotated[DashboardService, Depends(get_dashboard_service)]
 AlertServiceDep = Annotated[AlertService, Depends(get_alert_service)]
+BackgroundReindexDep = Annotated[BackgroundReindex, Depends(get_background_reindex)]

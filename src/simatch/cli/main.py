@@ -177,7 +177,8 @@ def reindex() -> None:
     """Rebuild the whole index with the configured model and runtime beside the serving one,
     then switch over when it is complete (matches meanwhile come from the old build).
     Interrupted, the old build still serves; run it again to finish. Embedded index: stop
-    the server first (one process opens it); with a Qdrant server it can keep serving."""
+    the server first (one process opens it), or ask the server to rebuild itself (POST
+    /v1/index/reindex); with a Qdrant server it can keep serving and follows the switch."""
     with opened() as box:
         service = box.reindex_service
         with _progress() as bar:
@@ -192,7 +193,8 @@ def reindex() -> None:
         f"{report.caught_up} caught up, {report.removed} removed"
         f"{', an interrupted run finished' if report.resumed else ''}) in "
         f"{report.seconds:.1f} s; {report.previous} is kept until the next reindex. "
-        "Restart running servers to serve it."
+        "Running servers move to it within SIMATCH_INDEX_SWITCH_INTERVAL seconds "
+        "(restart those configured with another model)."
     )
 
 

@@ -10,6 +10,7 @@ needed), so callers never probe with ``getattr``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
@@ -234,11 +235,40 @@ class VectorIndex(Protocol):
     def close(self) -> None: ...
 
 
+class ServingIndex(Protocol):
+    """The index a running process answers from, moved to another build of the same
+    collection between requests (``index.live``, ``services.index_builds``)."""
+
+    @property
+    def name(self) -> str:
+        """The build that serves (``IndexGenerations`` names)."""
+        ...
+
+    @property
+    def build(self) -> VectorIndex:
+        """The build that serves now."""
+        ...
+
+    def pinned(self) -> AbstractContextManager[VectorIndex]:
+        """Around one request: its calls all go to one build, and no switch happens
+        before it ends."""
+        ...
+
+    def replace(self, name: str, build: VectorIndex) -> VectorIndex:
+        """Serve ``build`` (opened) once the requests in flight have ended; returns the
+        build it replaced, still open."""
+        ...
+
+    def writes_held(self) -> AbstractContextManager[None]:
+        """Writes to the index wait until the block ends; reads go on."""
+        ...
+
+
 class IndexGenerations(Protocol):
     """The builds of one collection: the one serving (``current``) and rebuilds beside it
-    (``simatch reindex``). A process resolves ``current`` when it opens the index and keeps
-    that build until it restarts, so a switch never changes the model under a running
-    process."""
+    (``simatch reindex``). A process resolves ``current`` when it opens the index; a server
+    follows later switches between requests, and only to builds of its own model
+    (``services.index_builds``)."""
 
     def current(self) -> str:
         """The name of the build that serves."""

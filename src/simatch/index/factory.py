@@ -7,7 +7,8 @@ A new index backend is a module in this package plus one branch here; the contra
 from __future__ import annotations
 
 from simatch.config import IndexSettings
-from simatch.domain.ports import IndexGenerations, VectorIndex
+from simatch.domain.ports import IndexGenerations, IndexMeta, VectorIndex
+from simatch.index.live import LiveIndex
 from simatch.index.schema import load_schema
 
 
@@ -44,3 +45,12 @@ def build_index(settings: IndexSettings) -> VectorIndex:
         assert isinstance(index, ServerIndex)
         index.own_client()  # the only build this process opens: it closes the client
     return index
+
+
+def open_serving(generations: IndexGenerations, meta: IndexMeta) -> LiveIndex:
+    """The current build, opened (checked against ``meta``), as the index a process serves
+    from: replaceable by a later build while it runs (``index.live``)."""
+    name = generations.current()
+    build = generations.build(name)
+    build.open(meta)
+    return LiveIndex(name, build)

@@ -10,8 +10,9 @@ named ``<collection>_r<n>``.
 - Qdrant server: a build is a collection with its ``__meta`` and ``__content`` collections;
   the pointer is one point in ``<collection>__current``, a single upsert.
 
-A process reads the pointer once, when it builds its index (``index.factory``), and keeps
-that build until it restarts: a running server never switches models under its requests.
+A process reads the pointer when it builds its index (``index.factory``); a running server
+looks again every few seconds and moves to a new build of its own model between requests
+(``index.live``, ``services.index_builds``): never to another model's.
 """
 
 from __future__ import annotations

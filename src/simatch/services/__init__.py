@@ -11,6 +11,7 @@ from simatch.services.gaps import GapService
 from simatch.services.import_jobs import ImportJobService
 from simatch.services.import_preview import ImportPreview, ImportPreviewer
 from simatch.services.imports import ImportService
+from simatch.services.index_builds import BackgroundReindex, BuildSwitch, ReindexState
 from simatch.services.index_info import IndexInfo, IndexInfoService
 from simatch.services.keys import KeyService
 from simatch.services.match import MatchLimits, MatchService
@@ -28,6 +29,8 @@ __all__ = [
     "AlertService",
     "AuditPage",
     "AuditService",
+    "BackgroundReindex",
+    "BuildSwitch",
     "DashboardService",
     "DuplicateService",
     "FeedbackPage",
@@ -49,6 +52,7 @@ __all__ = [
     "RecordService",
     "ReindexReport",
     "ReindexService",
+    "ReindexState",
     "RequestsFirst",
     "ReviewService",
     "RunReport",

@@ -8,11 +8,13 @@ staff, as coming from ``source`` (by the match log, in the same write); and at m
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 
 from simatch.domain.matcher import Matcher
@@ -42,6 +44,7 @@ class MatchService:
         limits: MatchLimits | None = None,
         concurrency: int | None = None,
         requests: RequestsFirst | None = None,
+        pin: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> None:
         self.matcher = matcher
         self.log = log
@@ -53,6 +56,9 @@ class MatchService:
         self._slots = threading.BoundedSemaphore(concurrency or os.cpu_count() or 1)
         # Background work (imports) pauses while matches are answered.
         self._requests = requests or RequestsFirst()
+        # Around each match: the index build it reads stays the same throughout, and the
+        # server does not move to a new build until it ends (services.index_builds).
+        self._pin = pin or contextlib.nullcontext
 
     def match(
         self,
@@ -67,7 +73,7 @@ class MatchService:
         match out of the gap log (the chat's "show anyway"); ``asked_regions``: the regions
         as the asker named them, when ``query.regions`` is an expansion of them."""
         query = self._limited(query)
-        with self._requests.serving():
+        with self._requests.serving(), self._pin():
             return self._match(query, source, record_gap, asked_regions)
 
     def _match(

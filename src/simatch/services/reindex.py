@@ -8,8 +8,10 @@ collection on a Qdrant server, a new directory for the embedded index;
 
 - Until the switch, the serving build is untouched: matches keep being answered from it,
   with the model it was built with. Processes that open the index after the switch open
-  the new build; a running one keeps its build until it restarts, so no process ever
-  mixes two models' vectors.
+  the new build; a running server moves to it between requests when it was made with the
+  server's own model and text analysis, and otherwise keeps its build until it is
+  restarted with the new settings (``services.index_builds``), so no process ever mixes
+  two models' vectors.
 - Records are read twice: the second pass picks up what was imported or changed during the
   first (unchanged ones are skipped by their content hash), and records deleted meanwhile
   are deleted from the new build.
@@ -23,9 +25,11 @@ collection on a Qdrant server, a new directory for the embedded index;
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from simatch.domain.ports import IndexGenerations, IndexMeta, SearchFilter, VectorIndex
@@ -66,10 +70,17 @@ class ReindexService:
         self.ingestor_for = ingestor_for
 
     def run(
-        self, source: VectorIndex | None = None, progress: Progress | None = None
+        self,
+        source: VectorIndex | None = None,
+        progress: Progress | None = None,
+        *,
+        last_look: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> ReindexReport:
         """Rebuild and switch. ``source``: the serving build, when this process has it open
-        already (it stays open); otherwise it is opened here, read, and closed."""
+        already (it stays open); otherwise it is opened here, read, and closed.
+        ``last_look``: around a last catch-up pass and the switch; a server holds its
+        writes there (and moves to the new build before letting them go), so none is
+        left behind in the old build."""
         started = time.perf_counter()
         g = self.generations
         current = g.current()
@@ -87,14 +98,21 @@ class ReindexService:
             ingestor = self.ingestor_for(new)
             copied = ingestor.ingest(self._rows(old), observe=_observer(progress, "copy"))
             caught_up = ingestor.ingest(self._rows(old), observe=_observer(progress, "catch up"))
-            removed = self._remove_gone(old, new)
             new.optimize()
-            records = new.count()
+            with last_look() if last_look is not None else contextlib.nullcontext():
+                if last_look is not None:
+                    last = ingestor.ingest(self._rows(old), observe=_observer(progress, "last"))
+                    caught_up.added += last.added
+                    caught_up.updated += last.updated
+                    caught_up.embedded += last.embedded
+                removed = self._remove_gone(old, new)
+                records = new.count()
+                new.close()
+                g.switch(target)
         finally:
             new.close()
             if source is None:
                 old.close()
-        g.switch(target)
         log.info("reindex: %s replaces %s (%d records)", target, current, records)
         return ReindexReport(
             build=target,

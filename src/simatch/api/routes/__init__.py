@@ -9,6 +9,7 @@ from simatch.api.routes import (
     health,
     import_jobs,
     imports,
+    index_builds,
     keys,
     match,
     records,
@@ -17,4 +18,4 @@ from simatch.api.routes import (
 
 ROUTERS = (match.router, records.router, imports.router, import_jobs.router, feedback.router,
            gaps.router, sources.router, keys.router, audit.router, alerts.router, alerts.links,
-           health.router)  # fmt: skip
+           index_builds.router, health.router)  # fmt: skip

@@ -1,0 +1,116 @@
+"""A running process follows `simatch reindex` (services.index_builds): a reindex run in the
+process switches it to the new build between matches, with matches answered throughout; a
+build made with another model is not served (the process keeps its own model's build). Real
+model, both index backends (qdrant-edge on disk, qdrant-client's local mode)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pytest
+
+from simatch.domain.ports import Embedder, SearchFilter
+from simatch.domain.query import Query
+from simatch.domain.records import parse_record
+from simatch.embeddings.fake import FakeEmbedder
+from simatch.services.reindex import ReindexService
+from tests.conftest import ContainerFactory
+from tests.services.test_reindex import RECORDS, index_settings, model, rows
+
+pytestmark = pytest.mark.model
+__all__ = ["index_settings", "model"]  # fixtures
+
+
+def test_a_reindex_in_the_process_switches_it_between_matches(
+    make_container: ContainerFactory, index_settings: dict[str, Any], model: Embedder
+) -> None:
+    box = make_container(embedder=model, **index_settings)
+    assert box.ingestor.ingest(rows()).added == RECORDS
+    reindex = box.background_reindex
+    assert reindex is not None and box.serving_index is not None
+    before = box.serving_index.build
+
+    answered: list[int] = []
+    written: list[str] = []
+    failed: list[BaseException] = []
+    done = threading.Event()
+    template = dict(rows(RECORDS + 1)[-1].data or {})
+
+    def keep_matching() -> None:
+        while not done.is_set():
+            try:
+                result = box.match_service.match(Query("nuorten yksinäisyys", limit=3))
+                answered.append(len(result.solutions) + len(result.peers))
+            except BaseException as exc:  # reported below
+                failed.append(exc)
+                return
+            done.wait(0.02)  # busy, not saturated: the rebuild runs on what is left
+
+    def keep_writing() -> None:
+        # Records put through the server all along: none may be left in the old build.
+        while not done.is_set():
+            record_id = f"w{len(written)}"
+            try:
+                box.ingestor.put(parse_record({**template, "id": record_id}))
+            except BaseException as exc:  # reported below
+                failed.append(exc)
+                return
+            written.append(record_id)
+            done.wait(0.1)
+
+    workers = [threading.Thread(target=keep_matching), threading.Thread(target=keep_writing)]
+    for worker in workers:
+        worker.start()
+    try:
+        assert reindex.start().status == "running"
+        state = reindex.wait(300)
+        after_switch = len(answered), len(written)
+        while (len(answered), len(written)) < (after_switch[0] + 3, after_switch[1] + 3):
+            if failed or not all(w.is_alive() for w in workers):
+                break
+            threading.Event().wait(0.05)  # a few matches and writes on the new build
+    finally:
+        done.set()
+        for worker in workers:
+            worker.join(30)
+    assert state.status == "ok", state.error
+    assert state.report is not None and state.report.build == "simatch_r1"
+    assert not failed and answered and min(answered) > 0
+    assert box.serving_index.name == "simatch_r1" and box.serving_index.build is not before
+    assert box.index_generations.current() == "simatch_r1"
+    assert after_switch[1] > 0  # writes went on during the rebuild
+    found = box.index.get([f"{template['kind']}:{w}" for w in written])
+    assert len(found) == len(written)  # every one in the build that serves now
+    assert box.index.count(SearchFilter()) == RECORDS + len(written)
+
+    if index_settings:  # local mode: the old build's collections are still in the client
+        old = box.index_generations.build("simatch")
+        old.open(box.index_meta)
+        assert old.count(SearchFilter()) < RECORDS + len(written)
+
+
+def test_a_build_of_another_model_is_not_served(
+    make_container: ContainerFactory,
+    index_settings: dict[str, Any],
+    model: Embedder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    box = make_container(embedder=FakeEmbedder(), **index_settings)
+    assert box.ingestor.ingest(rows()).added == RECORDS
+    other = make_container(embedder=model, **index_settings)
+    # `simatch reindex` with the real model over this process's builds.
+    rebuilt = ReindexService(
+        box.index_generations, other.index_meta, other.reindex_service.ingestor_for
+    ).run(source=box.index)
+    assert box.index_generations.current() == rebuilt.build == "simatch_r1"
+    switch = box.build_switch
+    assert switch is not None
+    with caplog.at_level(logging.WARNING, logger="simatch.services.index_builds"):
+        assert switch.check() is None
+        assert switch.check() is None  # logged once
+    assert box.serving_index is not None and box.serving_index.name == "simatch"
+    assert sum("keeps serving simatch" in r.getMessage() for r in caplog.records) == 1
+    # Still answered, from its own model's build.
+    assert box.match_service.match(Query("nuorten yksinäisyys", limit=3)).solutions
