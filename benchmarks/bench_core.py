@@ -108,7 +108,7 @@ def long_rows(limit: int = 64) -> list[Any]:
 WARM_UP = ["Lämmittely ennen mittausta.", "A warm-up before the measurement."] * 4
 
 
-def bench_ingest(tmp: Path, name: str, rows: list[Any], rounds: int = 2) -> dict[str, Any]:
+def bench_ingest(tmp: Path, name: str, rows: list[Any], rounds: int = 3) -> dict[str, Any]:
     """Raw torch document embedding and the product's ingest of the same records, alternated
     (this machine's speed drifts by about 10 % over minutes); the best round of each counts.
     Both start every round as a new process would: a new embedder for the raw round, a new
@@ -379,6 +379,7 @@ def main() -> None:
     n = 5_000 if args.quick else args.n
     cores = os.cpu_count()
     print(f"# simatch core benchmark, commit {commit()}, {date.today()}, {cores} cores\n")
+    print("load average at the start: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         if "ingest" not in skip:
@@ -409,6 +410,7 @@ def main() -> None:
                 f"{demo['total_s']:.1f} s in all ({demo['load_s']:.1f} s to start and load the "
                 f"model), **{demo['import_s']:.1f} s** after the model loaded\n"
             )
+            print("load average after the ingest: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
         if "3k" not in skip:
             res = bench_3k(tmp, args.quick)
             print("| match latency, real embeddings | records | queries | p50 ms | p95 ms |")
