@@ -595,7 +595,8 @@ class Container:
     def import_service(self) -> ImportService:
         indexes = self.settings.index.indexes_dir
         return self._once(
-            "import_service", lambda: ImportService(self.ingestor, indexes, audit=self.audit_log)
+            "import_service",
+            lambda: ImportService(self.ingestor, indexes, audit=self.audit_log, locks=self.locks),
         )
 
     @property

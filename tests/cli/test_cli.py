@@ -88,3 +88,22 @@ def test_match_limit_obeys_the_configured_maximum(monkeypatch: pytest.MonkeyPatc
     result = runner.invoke(app, ["match", "--limit", "11", "Nuorten yksinäisyys"])
     assert result.exit_code == 2
     assert "at most 10" in result.output
+
+
+def test_ingest_and_demo_are_refused_while_a_background_import_writes(tmp_path: Path) -> None:
+    from simatch.services.import_jobs import LOCK
+
+    path = write_jsonl(tmp_path / "g.jsonl", GOOD)
+    job_side = Container()  # another process's job, as the lock sees it (same data dir)
+    try:
+        with job_side.locks.exclusive(LOCK) as taken:
+            assert taken
+            for args in (["ingest", str(path)], ["demo"]):
+                refused = runner.invoke(app, args)
+                assert refused.exit_code == 2, refused.output  # an error, not rejected rows
+                assert "background import" in " ".join(refused.output.split())
+        assert runner.invoke(app, ["ingest", str(path)]).exit_code == 0  # once it finished
+    finally:
+        job_side.close()
+    listed = runner.invoke(app, ["match", "--json", "Nuorten yksinäisyys"])
+    assert listed.exit_code == 0 and '"i1"' in listed.output

@@ -48,13 +48,13 @@ from simatch.ingest.readers import Format, detect_format, read_stream
 from simatch.ingest.report import IngestReport, report_progress, report_summary
 from simatch.services.background import lower_this_thread
 from simatch.services.import_preview import ImportPreview, ImportPreviewer, preview_summary
-from simatch.services.imports import ImportService
+from simatch.services.imports import IMPORT_LOCK, ImportService
 
 log = logging.getLogger(__name__)
 
 JOB_ACTOR = Actor(name="import job", via="api")  # a job whose submitter is not known here
 PROGRESS_INTERVAL_S = 0.5  # at most this often a running job writes its progress
-LOCK = "import"  # the ExclusiveWork lock held while a job writes
+LOCK = IMPORT_LOCK  # the ExclusiveWork lock held while a job writes
 MAX_RUNS = 3  # a shared job claimed more often than this (its replicas died) fails
 LOCK_POLL_S = 0.5  # how often a worker waiting for the import lock tries it again
 POLL_S = 5.0  # a shared store's worker looks for jobs queued elsewhere this often (at most)

@@ -34,11 +34,11 @@ from simatch.domain.ports import IndexGenerations, IndexMeta, ServingIndex
 from simatch.domain.stores import ExclusiveWork
 from simatch.errors import Conflict
 from simatch.services.background import lower_this_thread
+from simatch.services.imports import IMPORT_LOCK
 from simatch.services.reindex import ReindexReport, ReindexService
 
 log = logging.getLogger(__name__)
 
-IMPORT_LOCK = "import"  # the lock import jobs hold while they write (services.import_jobs)
 LOCK_POLL_S = 0.5
 
 
