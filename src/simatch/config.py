@@ -219,6 +219,12 @@ class IngestEnvSettings(BaseSettings):
     duplicate_threshold: float | None = Field(
         None, description="Flag near-duplicates at this duplicate score; default per model."
     )
+    import_upload_days: float = Field(
+        7.0,
+        ge=0,
+        description="Days the file of a failed, cancelled or unconfirmed (staged) background "
+        "import is kept for a retry; then it is deleted (0 = kept for ever).",
+    )
     import_lease: float = Field(
         60.0,
         gt=0,

@@ -608,6 +608,7 @@ class Container:
         """Background imports (API, staff console: staged with a preview first);
         ``start()`` it where jobs should run."""
         uploads = self.settings.index.data_dir / "uploads"
+        days = self.settings.ingest.import_upload_days
 
         def build() -> ImportJobService:
             service = ImportJobService(
@@ -617,6 +618,7 @@ class Container:
                 previewer=ImportPreviewer(self.index, self.analyzer),
                 locks=self.locks,
                 lease_seconds=self.settings.ingest.import_lease,
+                keep_uploads=timedelta(days=days) if days > 0 else None,
             )
             self._closers.append(service.stop)  # before the stores it writes to close
             return service

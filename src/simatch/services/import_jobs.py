@@ -11,6 +11,11 @@ Every transport uses the same jobs: the HTTP API (``/v1/imports``) and the staff
     service.confirm(job.id)                           # then queued (or cancel() drops it)
     service.stop()                                    # when it stops
 
+Uploads are kept while they may still be needed: until the job succeeded, or, for a failed or
+cancelled job (to be retried) and a staged one nobody confirmed, for ``keep_uploads``; then
+``clean_uploads`` drops them (a staged job is cancelled), at start, when a file is staged and
+after each job.
+
 A job records its progress after every batch it wrote, so what it says was indexed was
 indexed. One import writes at a time across every process sharing the state (the
 ``ExclusiveWork`` lock ``import``: an advisory lock on PostgreSQL, a file lock on one machine).
@@ -36,6 +41,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO
@@ -71,11 +77,15 @@ class ImportJobService:
         previewer: ImportPreviewer,
         locks: ExclusiveWork | None = None,
         lease_seconds: float = 60.0,
+        keep_uploads: timedelta | None = timedelta(days=7),
     ) -> None:
         """``uploads_dir``: where uploads wait for their job (kept after a job failed, so
         that it can be retried); ``worker`` names this process in the jobs it runs;
         ``locks``: where the ``import`` lock is taken (none: this process only);
-        ``lease_seconds``: how long a shared job stays this worker's without a sign of life."""
+        ``lease_seconds``: how long a shared job stays this worker's without a sign of life;
+        ``keep_uploads``: how long the upload of a failed, cancelled or staged job is kept
+        (None: for ever)."""
+        self.keep_uploads = keep_uploads
         self.imports = imports
         self.previewer = previewer
         self.store = store
@@ -99,6 +109,7 @@ class ImportJobService:
         another worker takes them over instead), and start the worker. Returns the jobs it
         marked failed."""
         recovered = self.recover() if self.shared is None else []
+        self._clean_quietly()
         self._ensure_worker()
         return recovered
 
@@ -145,6 +156,54 @@ class ImportJobService:
                 log.warning("import job %s: %s", job.id, message)
                 failed.append(done)
         return failed
+
+    def clean_uploads(self, now: datetime | None = None) -> int:
+        """Drop the uploads kept longer than ``keep_uploads``: a failed or cancelled job's
+        (it can no longer be retried), a staged job's (the job is cancelled), and files in
+        the uploads directory that no job names (written by a process that died before it
+        queued them). Returns how many were dropped."""
+        if self.keep_uploads is None:
+            return 0
+        cutoff = (now or datetime.now(UTC)) - self.keep_uploads
+        dropped = 0
+        named: set[str] = set()
+        offset, page_size = 0, 200
+        while True:
+            page = self.store.list(page_size, offset)
+            for job in page:
+                named.add(Path(job.upload).name)
+                if job.state == "staged" and job.created_at < cutoff:
+                    try:
+                        self.cancel(job.id)  # drops its upload
+                    except (Conflict, NotFound):  # confirmed or cancelled meanwhile
+                        continue
+                    dropped += 1
+                elif (
+                    job.finished
+                    and job.state != "succeeded"
+                    and (job.finished_at or job.created_at) < cutoff
+                    and self._has_upload(job)
+                ):
+                    self._drop_upload(job)
+                    dropped += 1
+            if len(page) < page_size:
+                break
+            offset += page_size
+        if self.uploads_dir.is_dir():
+            for path in self.uploads_dir.iterdir():
+                stale = datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff
+                if path.is_file() and path.name not in named and stale:
+                    path.unlink(missing_ok=True)
+                    dropped += 1
+        if dropped:
+            log.info("import uploads: %d kept longer than %s dropped", dropped, self.keep_uploads)
+        return dropped
+
+    def _clean_quietly(self) -> None:
+        try:
+            self.clean_uploads()
+        except Exception:  # cleaning must never stop imports
+            log.exception("import uploads: cleaning failed; tried again later")
 
     # -- submitting --------------------------------------------------------------------------
 
@@ -205,6 +264,7 @@ class ImportJobService:
         )
         if self.shared is not None:  # the store keeps the bytes for every replica
             path.unlink(missing_ok=True)
+        self._clean_quietly()  # files staged long ago and never confirmed go now
         return job
 
     def confirm(self, job_id: str) -> ImportJob:
@@ -418,6 +478,7 @@ class ImportJobService:
             self.store.finish(job_id, "cancelled", progress, summary, None, worker)
         elif self.store.finish(job_id, "succeeded", progress, summary, None, worker) is not None:
             self._drop_upload(job)
+        self._clean_quietly()
 
     def _local_upload(self, job: ImportJob) -> Path | None:
         """The job's upload on this machine's disk: where it was written (one machine), or
