@@ -510,6 +510,7 @@ class Container:
                 digest_hour=a.alerts_digest_hour,
                 retention_days=a.alerts_retention_days,
                 threads=a.alerts_send_threads,
+                explain=lambda need, items: self.alert_detector.explain(need, items),
             ),
         )
 

@@ -26,7 +26,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -35,12 +35,15 @@ from simatch.alerts.bars import BarBook, Loaded
 from simatch.alerts.screen import NeedRow, NeedTerms, PoolBatch, Screen, section_codes
 from simatch.domain.alerts import AlertItem, AlertStore, Bar, Found, key_id
 from simatch.domain.confidence import Calibration
+from simatch.domain.evidence import query_term_weights
+from simatch.domain.explain import Explainer
+from simatch.domain.fusion import Scored
 from simatch.domain.matcher import Matcher, PreparedQuery
-from simatch.domain.payload import normalise_name, with_national
+from simatch.domain.payload import normalise_name, record_title, with_national
 from simatch.domain.ports import SparseVector, Vector, VectorIndex
 from simatch.domain.query import Query
 from simatch.domain.records import BaseRecord, record_from_payload
-from simatch.domain.results import Confidence
+from simatch.domain.results import Confidence, Section
 from simatch.domain.stores import EmbeddingCache
 
 log = logging.getLogger(__name__)
@@ -258,7 +261,7 @@ class Detector:
         order = list(by_need)
         seen: list[dict[str, list[tuple[str, float]]]] = []
         shown_all = (
-            self.matcher.reverse_many(
+            self.matcher.reverse_graded(
                 [(book[k].prepared, by_need[k]) for k in order],
                 self.settings.top,
                 least=self.settings.min_confidence,
@@ -272,25 +275,37 @@ class Detector:
             self.bars.save(loaded, self._new_bars(loaded, pools, needs, order, seen, now))
         found: list[Found] = []
         for need_key, shown in zip(order, shown_all, strict=True):
-            items = tuple(
-                AlertItem(
-                    key=f"{item.kind}:{item.id}",
-                    id=item.id,
-                    kind=item.kind,
-                    section=section,
-                    title=item.title,
-                    score=item.score,
-                    confidence=item.confidence,
-                    why=item.why.model_dump(mode="json"),
-                    url=item.url,
-                    deadline=item.deadline.isoformat() if item.deadline else None,
-                    funder=item.funder,
-                )
-                for section, item in shown
-            )
+            items = tuple(alert_item(section, cand, grade) for section, cand, grade in shown)
             if items:
                 found.append(Found(need_key, items))
         return found
+
+    def explain(self, need_key: str, items: Sequence[AlertItem]) -> tuple[AlertItem, ...]:
+        """The reasons why (``AlertItem.why``) of items found without them, as a match for
+        the need would give them now: detection leaves them to delivery, which sends few
+        items at a time, so that an import does not wait for them. Items of records or a
+        need no longer in the index keep what they have."""
+        todo = [i.key for i in items if not i.why]
+        if not todo:
+            return tuple(items)
+        payloads = self.index.get([need_key, *todo])
+        need = payloads.get(need_key)
+        if need is None or "record" not in need:
+            return tuple(items)
+        query = need_query(need["record"], self.settings.max_text_chars)
+        (text,) = self.matcher.query_texts([query])
+        analyzer = self.matcher.analyzer
+        terms = analyzer.analyse_query(text, analyzer.detect_language(text))
+        explainer = Explainer(query_term_weights(terms), query, self.now().date(), lambda _: "weak")
+        out = []
+        for item in items:
+            payload = None if item.why else payloads.get(item.key)
+            if payload is None or "record" not in payload:
+                out.append(item)
+                continue
+            cand = Scored(item.key, payload, item.score, 0.0, {})
+            out.append(replace(item, why=explainer.item(cand).why.model_dump(mode="json")))
+        return tuple(out)
 
     def _pools(self, arrivals: Sequence[Arrival], matrix: Vector) -> list[_Pool]:
         """The records that can alert, by pool, with their similarities to every need."""
@@ -427,6 +442,29 @@ class Detector:
             keys.extend(f"{r.kind}:{r.id}" for r in peer.records)
         self.store.mark_seen(need_key, keys)
         return len(keys)
+
+
+def alert_item(section: Section, cand: Scored, confidence: Confidence) -> AlertItem:
+    """An alert item as a match would show the record (``Explainer.item``), without the
+    reasons why (``Detector.explain`` adds them at delivery)."""
+    payload = cand.payload
+    record = payload["record"]
+    deadline = None
+    if payload["kind"] == "call" and not record.get("continuous") and record.get("deadline"):
+        deadline = str(record["deadline"])
+    return AlertItem(
+        key=cand.key,
+        id=str(payload["id"]),
+        kind=str(payload["kind"]),
+        section=section,
+        title=record_title(record),
+        score=round(min(1.0, cand.score), 4),
+        confidence=confidence,
+        why={},
+        url=record.get("url"),
+        deadline=deadline,
+        funder=record.get("funder") if payload["kind"] == "call" else None,
+    )
 
 
 def arrival_from_payload(payload: dict[str, object], vector: Vector) -> Arrival:

@@ -15,15 +15,24 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from simatch.alerts.schedule import next_digests
-from simatch.domain.alerts import AlertStore, Delivery, DeliveryResult, Sender, Subscription
+from simatch.domain.alerts import (
+    AlertItem,
+    AlertStore,
+    Delivery,
+    DeliveryResult,
+    Sender,
+    Subscription,
+)
 
 log = logging.getLogger(__name__)
+
+Explain = Callable[[str, Sequence[AlertItem]], tuple[AlertItem, ...]]
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ class Dispatcher:
         retention_days: int = 0,
         concurrent: frozenset[str] = frozenset({"webhook"}),
         threads: int = 8,
+        explain: Explain | None = None,
     ) -> None:
         self.store = store
         self.senders = senders
@@ -78,6 +88,8 @@ class Dispatcher:
         # Channels whose sender may send from several threads at once, and how many.
         self.concurrent = concurrent
         self.threads = threads
+        # Adds the reasons why to items detection left without them (``Detector.explain``).
+        self.explain = explain
         # Who holds a claimed delivery: one name per dispatcher (process, host).
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -94,7 +106,9 @@ class Dispatcher:
             claimed = self.store.claim_due(self.worker, self.now(), self.lease_seconds, batch)
             if not claimed:
                 return report
-            jobs = [(d, self.store.get_subscription(d.subscription_id)) for d in claimed]
+            jobs = [
+                self._explained(d, self.store.get_subscription(d.subscription_id)) for d in claimed
+            ]
             split = [j[1] is not None and j[0].channel in self.concurrent for j in jobs]
             together = [j for j, many in zip(jobs, split, strict=True) if many]
             alone = [j for j, many in zip(jobs, split, strict=True) if not many]
@@ -107,6 +121,18 @@ class Dispatcher:
                     for done in as_completed(sent):
                         delivery, subscription = sent[done]
                         self._settle(delivery, subscription, done.result(), report)
+
+    def _explained(
+        self, delivery: Delivery, subscription: Subscription | None
+    ) -> tuple[Delivery, Subscription | None]:
+        if self.explain is None or subscription is None or all(i.why for i in delivery.items):
+            return delivery, subscription
+        try:
+            items = self.explain(subscription.need_key, delivery.items)
+        except Exception:  # sent without the reasons rather than not at all
+            log.exception("explaining alert delivery %s failed", delivery.id)
+            return delivery, subscription
+        return replace(delivery, items=items), subscription
 
     def _send(self, delivery: Delivery, subscription: Subscription | None) -> DeliveryResult:
         sender = self.senders.get(delivery.channel)

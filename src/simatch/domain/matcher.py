@@ -265,6 +265,27 @@ class Matcher:
         the shown records read in one go; items graded below ``least`` are left out.
         ``dense_seen`` receives, per request, the dense hits (key, similarity) of each pool
         searched ("call" or "other"; best first), for callers that prune later checks."""
+        graded = self.reverse_graded(requests, top, least, dense_seen)
+        results = []
+        for (prepared, _), shown in zip(requests, graded, strict=True):
+            query = prepared.query
+            today = query.today or self._today()
+            grades = {id(c): confidence for _, c, confidence in shown}
+            explain = Explainer(
+                query_term_weights(prepared.terms), query, today, partial(_graded, grades)
+            )
+            results.append([(section, explain.item(c)) for section, c, _ in shown])
+        return results
+
+    def reverse_graded(
+        self,
+        requests: Sequence[tuple[PreparedQuery, Collection[str]]],
+        top: int,
+        least: Confidence = "weak",
+        dense_seen: list[dict[str, list[tuple[str, float]]]] | None = None,
+    ) -> list[list[tuple[Section, Scored, Confidence]]]:
+        """``reverse_many`` without the explanations: each shown record's candidate (its
+        payload whole) and confidence, for callers that explain later (alerts: at delivery)."""
         searches: list[Search] = []
         plans: list[tuple[int, int, dict[str, float]]] = []  # first search, pools, boosts
         for prepared, keys in requests:
@@ -311,13 +332,10 @@ class Matcher:
         self._hydrate(c for shown in chosen for c in shown)
         results = []
         for (prepared, _), shown in zip(requests, chosen, strict=True):
-            query = prepared.query
-            today = query.today or self._today()
             graded = partial(grade, language=prepared.detected)
-            explain = Explainer(query_term_weights(prepared.terms), query, today, graded)
             results.append(
                 [
-                    (section_of(c.payload["kind"]), explain.item(c))
+                    (section_of(c.payload["kind"]), c, graded(c))
                     for c in shown
                     if "record" in c.payload
                 ]
@@ -451,6 +469,10 @@ class Matcher:
             result.funders = result.funders[:keep]
             for item in (*result.solutions, *result.peers, *result.funders):
                 item.confidence = "weak"
+
+
+def _graded(grades: dict[int, Confidence], cand: Scored) -> Confidence:
+    return grades[id(cand)]
 
 
 def _other_language(cand: Scored, language: str) -> bool:
