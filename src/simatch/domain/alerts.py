@@ -17,6 +17,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 Channel = Literal["webhook", "email", "slack", "teams"]
@@ -135,8 +136,10 @@ class Bar:
         return cls(need_key, pool, made, tuple(keys), tuple(sims))
 
 
+@lru_cache(maxsize=1 << 16)
 def key_id(key: str) -> int:
-    """A record key as a signed 64-bit id (``Bar.keys``)."""
+    """A record key as a signed 64-bit id (``Bar.keys``); detection asks for the same keys
+    once per followed need, hence the cache."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 

@@ -79,6 +79,10 @@ _DELIVERY_COLUMNS = ", ".join(_DELIVERY_NAMES)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INSERT_DELIVERY = (
+    "INSERT INTO outbox (idem, subscription_id, channel, kind, items, state, due, created) "
+    "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
+)
 
 
 def _ts(moment: datetime) -> float:
@@ -323,36 +327,68 @@ class SqliteAlertStore:
     def record_detection(
         self, found: Sequence[Found], journal_ids: Sequence[int], now: datetime
     ) -> int:
+        """In one transaction, with a few statements per 500 needs (not per item): the items
+        no other detection has recorded for their need become history and deliveries."""
         written = 0
         stamp = _ts(now)
         with self._write() as db:
-            for entry in found:
-                fresh = []
-                for item in entry.items:
-                    cursor = db.execute(
-                        "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, 'alerted')",
-                        (entry.need_key, item.key, stamp),
-                    )
-                    if cursor.rowcount:
-                        fresh.append(item)
-                if not fresh:
-                    continue
-                written += len(fresh)
-                subs = db.execute(
-                    "SELECT id, channel, frequency FROM subscriptions WHERE need_key = ?",
-                    (entry.need_key,),
-                ).fetchall()
-                for sub_id, channel, frequency in subs:
-                    if frequency == "immediate":
-                        self._insert_delivery(db, sub_id, channel, "alert", fresh, stamp)
-                    else:
-                        db.executemany(
-                            "INSERT INTO digest_items (subscription_id, record_key, item, "
-                            "created) VALUES (?, ?, ?, ?)",
-                            [(sub_id, i.key, json.dumps(i.to_json()), stamp) for i in fresh],
-                        )
+            for start in range(0, len(found), 500):
+                written += self._record_chunk(db, found[start : start + 500], stamp)
             self._journal_done(db, journal_ids)
         return written
+
+    def _record_chunk(self, db: sqlite3.Connection, found: Sequence[Found], stamp: float) -> int:
+        needs = list(dict.fromkeys(e.need_key for e in found))
+        marks = ",".join("?" * len(needs))
+        records = list({i.key for e in found for i in e.items})
+        known: set[tuple[str, str]] = set()
+        for start in range(0, len(records), 500):
+            chunk = records[start : start + 500]
+            rows = db.execute(
+                f"SELECT need_key, record_key FROM seen WHERE need_key IN ({marks}) "
+                f"AND record_key IN ({','.join('?' * len(chunk))})",
+                [*needs, *chunk],
+            ).fetchall()
+            known.update((r[0], r[1]) for r in rows)
+        fresh: dict[str, list[AlertItem]] = {}
+        for entry in found:
+            for item in entry.items:
+                if (entry.need_key, item.key) not in known:
+                    known.add((entry.need_key, item.key))
+                    fresh.setdefault(entry.need_key, []).append(item)
+        db.executemany(
+            "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, 'alerted')",
+            [(need, i.key, stamp) for need, items in fresh.items() for i in items],
+        )
+        subs = db.execute(
+            f"SELECT need_key, id, channel, frequency FROM subscriptions "
+            f"WHERE need_key IN ({marks})",
+            needs,
+        ).fetchall()
+        deliveries: list[tuple[Any, ...]] = []
+        digests: list[tuple[Any, ...]] = []
+        for need_key, sub_id, channel, frequency in subs:
+            items = fresh.get(need_key)
+            if not items:
+                continue
+            if frequency == "immediate":
+                deliveries.append(self._delivery_row(sub_id, channel, "alert", items, stamp))
+            else:
+                digests.extend((sub_id, i.key, json.dumps(i.to_json()), stamp) for i in items)
+        db.executemany(_INSERT_DELIVERY, deliveries)
+        db.executemany(
+            "INSERT INTO digest_items (subscription_id, record_key, item, created) "
+            "VALUES (?, ?, ?, ?)",
+            digests,
+        )
+        return sum(len(items) for items in fresh.values())
+
+    @staticmethod
+    def _delivery_row(
+        subscription_id: str, channel: str, kind: str, items: Sequence[AlertItem], due: float
+    ) -> tuple[Any, ...]:
+        body = json.dumps([[i.key, i.to_json()] for i in items], ensure_ascii=False)
+        return (uuid.uuid4().hex, subscription_id, channel, kind, body, due, due)
 
     @staticmethod
     def _insert_delivery(
@@ -363,11 +399,9 @@ class SqliteAlertStore:
         items: Sequence[AlertItem],
         due: float,
     ) -> None:
-        body = json.dumps([[i.key, i.to_json()] for i in items], ensure_ascii=False)
         db.execute(
-            "INSERT INTO outbox (idem, subscription_id, channel, kind, items, state, due, "
-            "created) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-            (uuid.uuid4().hex, subscription_id, channel, kind, body, due, due),
+            _INSERT_DELIVERY,
+            SqliteAlertStore._delivery_row(subscription_id, channel, kind, items, due),
         )
 
     # -- digests ----------------------------------------------------------------------------
