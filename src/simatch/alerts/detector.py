@@ -395,27 +395,23 @@ class Detector:
 
     def _need_rows(
         self, needs: list[FollowedNeed], columns: np.ndarray, pool: _Pool, loaded: Loaded | None
-    ) -> list[NeedRow]:
-        """Screening's view of the needs; feedback boosts and bars only for those screened."""
+    ) -> dict[int, NeedRow]:
+        """Screening's view of the needs to screen (``columns``), by column."""
         feedback = self.matcher.feedback
-        wanted = set(columns.tolist())
-        return [
-            NeedRow(
+        rows = {}
+        for n in columns.tolist():
+            need = needs[n]
+            rows[n] = NeedRow(
                 key=need.key,
                 regions=with_national(need.prepared.query.regions),
-                boosts=(
-                    feedback.boosts(need.prepared.vector)
-                    if feedback is not None and n in wanted
-                    else {}
-                ),
+                boosts=feedback.boosts(need.prepared.vector) if feedback is not None else {},
                 bar=(
                     BarBook.others(loaded, need.key, pool.name, pool.ids)
-                    if loaded is not None and n in wanted
+                    if loaded is not None
                     else None
                 ),
             )
-            for n, need in enumerate(needs)
-        ]
+        return rows
 
     def baseline(self, need_key: str) -> int:
         """What a need's match shows today is what its followers already know: marked seen,

@@ -23,7 +23,7 @@ fusion other than RRF, are not screened beyond the similarity floor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,21 +108,22 @@ class Screen:
     def pairs(
         self,
         batch: PoolBatch,
-        needs: Sequence[NeedRow],
+        needs: Mapping[int, NeedRow],
         similarity: np.ndarray,
         terms: NeedTerms,
         columns: np.ndarray,
     ) -> list[tuple[int, int]]:
         """(column of ``similarity``, record row) pairs that may alert. ``similarity``:
-        records x all needs; ``columns``: the needs (their columns) to screen, ``needs`` and
-        rows of ``terms`` in the same order as the columns of ``similarity``."""
+        records x all needs; ``columns``: the needs (their columns) to screen, ``needs`` by
+        column (at least those), rows of ``terms`` in the order of the columns."""
         if not len(columns) or not batch.keys:
             return []
         idf = self._idf(batch, terms, columns)
+        docs = _Docs.of(batch, idf) if idf is not None else None
         out: list[tuple[int, int]] = []
         for start in range(0, len(columns), _CHUNK):
             chunk = columns[start : start + _CHUNK]
-            out.extend(self._chunk(batch, needs, similarity, terms, chunk, idf))
+            out.extend(self._chunk(batch, needs, similarity, terms, chunk, docs))
         return out
 
     # -- per chunk of needs -----------------------------------------------------------------
@@ -130,17 +131,17 @@ class Screen:
     def _chunk(
         self,
         batch: PoolBatch,
-        needs: Sequence[NeedRow],
+        needs: Mapping[int, NeedRow],
         similarity: np.ndarray,
         terms: NeedTerms,
         chunk: np.ndarray,
-        idf: dict[int, float] | None,
+        docs: _Docs | None,
     ) -> list[tuple[int, int]]:
         dense = similarity[:, chunk].T.astype(np.float64)  # needs x records
         inside = self._in_pool(batch, [needs[c] for c in chunk])
         if inside is not None:
             dense = np.where(inside, dense, -np.inf)
-        lexical = self._lexical(batch, terms, chunk, idf)
+        lexical = docs.scores(terms, chunk) if docs is not None else None
         if inside is not None and lexical is not None:
             lexical = np.where(inside, lexical, -np.inf)
         batch_keys = set(batch.keys)
@@ -238,35 +239,6 @@ class Screen:
                 inside[row] = [bool(wanted & r) for r in batch.regions]
         return inside
 
-    def _lexical(
-        self,
-        batch: PoolBatch,
-        terms: NeedTerms,
-        chunk: np.ndarray,
-        idf: dict[int, float] | None,
-    ) -> np.ndarray | None:
-        """Lexical scores (needs of the chunk x records) as the engine computes them:
-        sum over shared terms of query weight x IDF x document weight."""
-        if idf is None:
-            return None
-        vocabulary = np.fromiter(idf, np.int64, len(idf))
-        order = np.argsort(vocabulary)
-        vocabulary = vocabulary[order]
-        weights = np.fromiter(idf.values(), np.float64, len(idf))[order]
-        docs = np.zeros((len(vocabulary), len(batch.keys)))
-        queries = np.zeros((len(chunk), len(vocabulary)))
-        if len(vocabulary):
-            for col, vector in enumerate(batch.sparse):
-                assert vector is not None
-                at, hit = _positions(vocabulary, np.asarray(vector.indices, np.int64))
-                docs[at[hit], col] = np.asarray(vector.values, np.float64)[hit]
-            for row, column in enumerate(chunk):
-                lo, hi = terms.indptr[column], terms.indptr[column + 1]
-                at, hit = _positions(vocabulary, terms.indices[lo:hi])
-                queries[row, at[hit]] = terms.values[lo:hi][hit] * weights[at[hit]]
-        scores: np.ndarray = queries @ docs
-        return scores
-
     def _idf(
         self, batch: PoolBatch, terms: NeedTerms, columns: np.ndarray
     ) -> dict[int, float] | None:
@@ -293,6 +265,44 @@ class Screen:
                 return None  # the record went meanwhile: do without lexical bounds
             idf[i] = hits[0].score / holder[i][1]
         return idf
+
+
+@dataclass(frozen=True)
+class _Docs:
+    """The batch's term weights over the terms it shares with the needs, with their IDF."""
+
+    vocabulary: np.ndarray  # sorted term ids
+    idf: np.ndarray  # of each term of the vocabulary
+    weights: np.ndarray  # terms x records
+
+    @classmethod
+    def of(cls, batch: PoolBatch, idf: dict[int, float]) -> _Docs:
+        vocabulary = np.fromiter(idf, np.int64, len(idf))
+        order = np.argsort(vocabulary)
+        vocabulary = vocabulary[order]
+        weights = np.zeros((len(vocabulary), len(batch.keys)))
+        if len(vocabulary):
+            for col, vector in enumerate(batch.sparse):
+                assert vector is not None
+                at, hit = _positions(vocabulary, np.asarray(vector.indices, np.int64))
+                weights[at[hit], col] = np.asarray(vector.values, np.float64)[hit]
+        return cls(vocabulary, np.fromiter(idf.values(), np.float64, len(idf))[order], weights)
+
+    def scores(self, terms: NeedTerms, chunk: np.ndarray) -> np.ndarray:
+        """Lexical scores (needs of the chunk x records) as the engine computes them: sum
+        over shared terms of query weight x IDF x document weight."""
+        queries = np.zeros((len(chunk), len(self.vocabulary)))
+        lo, hi = terms.indptr[chunk], terms.indptr[chunk + 1]
+        lengths = hi - lo
+        if len(self.vocabulary) and lengths.sum():
+            # Every term of every need of the chunk at once (CSR rows, concatenated).
+            rows = np.repeat(np.arange(len(chunk)), lengths)
+            starts = np.repeat(lo - (np.cumsum(lengths) - lengths), lengths)
+            at_term = starts + np.arange(int(lengths.sum()))
+            at, hit = _positions(self.vocabulary, terms.indices[at_term])
+            queries[rows[hit], at[hit]] = terms.values[at_term][hit] * self.idf[at[hit]]
+        scores: np.ndarray = queries @ self.weights
+        return scores
 
 
 def _positions(vocabulary: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

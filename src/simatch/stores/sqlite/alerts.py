@@ -340,14 +340,14 @@ class SqliteAlertStore:
     def _record_chunk(self, db: sqlite3.Connection, found: Sequence[Found], stamp: float) -> int:
         needs = list(dict.fromkeys(e.need_key for e in found))
         marks = ",".join("?" * len(needs))
-        records = list({i.key for e in found for i in e.items})
+        pairs = list({(e.need_key, i.key) for e in found for i in e.items})
         known: set[tuple[str, str]] = set()
-        for start in range(0, len(records), 500):
-            chunk = records[start : start + 500]
+        for start in range(0, len(pairs), 400):
+            chunk = pairs[start : start + 400]
             rows = db.execute(
-                f"SELECT need_key, record_key FROM seen WHERE need_key IN ({marks}) "
-                f"AND record_key IN ({','.join('?' * len(chunk))})",
-                [*needs, *chunk],
+                f"SELECT s.need_key, s.record_key FROM (VALUES {','.join(['(?, ?)'] * len(chunk))})"
+                " AS v JOIN seen s ON s.need_key = v.column1 AND s.record_key = v.column2",
+                [x for pair in chunk for x in pair],
             ).fetchall()
             known.update((r[0], r[1]) for r in rows)
         fresh: dict[str, list[AlertItem]] = {}
