@@ -55,12 +55,17 @@ class BarBook:
 
     @staticmethod
     def others(loaded: Loaded, need_key: str, pool: str, batch: np.ndarray) -> np.ndarray | None:
-        """The bar's similarities of records not in the batch (``batch``: their key ids)."""
+        """The bar's similarities of records not in the batch (``batch``: their key ids,
+        sorted)."""
         found = loaded.entries.get((need_key, pool))
         if found is None:
             return None
         ids, sims, _ = found
-        return sims[~np.isin(ids, batch)]
+        if not len(batch):
+            return sims
+        at = np.minimum(np.searchsorted(batch, ids), len(batch) - 1)
+        kept: np.ndarray = sims[batch[at] != ids]
+        return kept
 
     def grown(
         self,

@@ -398,6 +398,7 @@ class Detector:
     ) -> dict[int, NeedRow]:
         """Screening's view of the needs to screen (``columns``), by column."""
         feedback = self.matcher.feedback
+        batch_ids = np.sort(pool.ids)
         rows = {}
         for n in columns.tolist():
             need = needs[n]
@@ -406,7 +407,7 @@ class Detector:
                 regions=with_national(need.prepared.query.regions),
                 boosts=feedback.boosts(need.prepared.vector) if feedback is not None else {},
                 bar=(
-                    BarBook.others(loaded, need.key, pool.name, pool.ids)
+                    BarBook.others(loaded, need.key, pool.name, batch_ids)
                     if loaded is not None
                     else None
                 ),
