@@ -39,6 +39,7 @@ _DENSE_EPS = 1e-4
 _LEXICAL_REL = 1e-4
 _LEXICAL_ABS = 1e-6
 _CHUNK = 512  # needs screened at once (memory: chunk x records)
+_BLOCK = 256  # candidates of one need compared with the batch at once (block x records)
 
 
 @dataclass(frozen=True)
@@ -201,16 +202,17 @@ class Screen:
             score = (dense_part + lex_part) / best if best else np.zeros_like(dense_part)
             keep &= self._reaches(sims, score)
         if lexical is not None and keep.any():
-            # Records of the same section ahead in both channels are ahead in the fusion.
-            for n in np.flatnonzero(keep):
-                r = candidates[n]
+            # Records of the same section ahead in both channels are ahead in the fusion
+            # (candidates x records at once, a block of candidates at a time).
+            kept = np.flatnonzero(keep)
+            for start in range(0, len(kept), _BLOCK):
+                n = kept[start : start + _BLOCK]
                 ahead = (
-                    (dense > sims[n] + _DENSE_EPS)
-                    & (lexical > lex_margin[n])
-                    & (batch.sections == batch.sections[r])
+                    (dense[None, :] > (sims[n] + _DENSE_EPS)[:, None])
+                    & (lexical[None, :] > lex_margin[n][:, None])
+                    & (batch.sections[None, :] == batch.sections[candidates[n]][:, None])
                 )
-                if int(np.count_nonzero(ahead)) >= self.top:
-                    keep[n] = False
+                keep[n[np.count_nonzero(ahead, axis=1) >= self.top]] = False
         return keep
 
     def _reaches(self, sims: np.ndarray, score: np.ndarray) -> np.ndarray:
