@@ -203,13 +203,17 @@ class Screen:
             keep &= self._reaches(sims, score)
         if lexical is not None and keep.any():
             # Records of the same section ahead in both channels are ahead in the fusion
-            # (candidates x records at once, a block of candidates at a time).
+            # (candidates x records at once, a block of candidates at a time). A candidate
+            # without any lexical score gets nothing from that channel: every record ahead
+            # in the dense one is ahead of it (its dense rank, within the candidates, is
+            # better; its lexical part is at least nothing).
             kept = np.flatnonzero(keep)
+            dense_only = lex <= 0.0 if t.dense_weight > 0 else np.zeros(len(lex), bool)
             for start in range(0, len(kept), _BLOCK):
                 n = kept[start : start + _BLOCK]
                 ahead = (
                     (dense[None, :] > (sims[n] + _DENSE_EPS)[:, None])
-                    & (lexical[None, :] > lex_margin[n][:, None])
+                    & ((lexical[None, :] > lex_margin[n][:, None]) | dense_only[n][:, None])
                     & (batch.sections[None, :] == batch.sections[candidates[n]][:, None])
                 )
                 keep[n[np.count_nonzero(ahead, axis=1) >= self.top]] = False
