@@ -285,7 +285,8 @@ def _rounds(data: Path, calls: int, rounds: int, rng: random.Random) -> dict[str
             if alerts:
                 items = max(items, b.alert_store.counts().pending - before)
                 checked = max(checked, b.alert_detector.checked)
-                explain = explain_cost(b, 300) or explain
+                made = b.alert_store.counts().pending - before
+                explain = explain_cost(b, min(300, made)) or explain
             # With alerts on, the deletion also takes the calls out of the needs' bars.
             b.record_service.delete_ids([f"call:bc-{n}{suffix}" for n in range(calls)])
             b.close()
@@ -306,7 +307,7 @@ def explain_cost(box: Container, most: int) -> float:
     """Seconds per delivery that the dispatcher spends adding the reasons why to the items
     of a delivery (``Detector.explain``: detection leaves them to delivery), on up to
     ``most`` of the deliveries just detected (their receivers are not reachable here)."""
-    pending = box.alert_store.deliveries("pending", most)
+    pending = box.alert_store.deliveries("pending", most) if most > 0 else []
     if not pending:
         return 0.0
     subs = {d.subscription_id: box.alert_store.get_subscription(d.subscription_id) for d in pending}
