@@ -205,12 +205,15 @@ class Container:
         switch = self.build_switch
         if switch is None:
             return None
-        return self._once(
-            "background_reindex",
-            lambda: BackgroundReindex(
+
+        def make() -> BackgroundReindex:
+            reindex = BackgroundReindex(
                 lambda: self.reindex_service, switch.serving, switch, self.locks
-            ),
-        )
+            )
+            self._closers.append(reindex.stop)  # before the index and the stores close
+            return reindex
+
+        return self._once("background_reindex", make)
 
     @property
     def index_meta(self) -> IndexMeta:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from simatch.domain.ports import SearchFilter
-from simatch.ingest.overlap import SWITCH_INTERVAL_S, overlapped
+from simatch.ingest.overlap import overlapped
 from simatch.ingest.readers import RawRow
 from simatch.ingest.report import IngestReport
 from tests.conftest import ContainerFactory
@@ -36,22 +35,6 @@ def test_stages_overlap_and_keep_order() -> None:
     assert [n for stage, n in seen if stage == "last"] == list(range(6))
     # Two 100 ms stages over 6 batches: ~0.7 s overlapped, 1.2 s one after the other.
     assert elapsed < 1.0
-
-
-def test_stages_run_with_a_short_switch_interval_and_the_old_one_comes_back() -> None:
-    before = sys.getswitchinterval()
-    try:
-        sys.setswitchinterval(0.005)
-        seen: list[float] = []
-        overlapped(range(3), [lambda n: (seen.append(sys.getswitchinterval()), n)[1]])
-        assert seen and max(seen) == pytest.approx(SWITCH_INTERVAL_S)
-        assert sys.getswitchinterval() == pytest.approx(0.005)
-        # One set shorter (as `simatch serve` does) is kept, during and after.
-        sys.setswitchinterval(0.0001)
-        overlapped(range(3), [lambda n: (seen.append(sys.getswitchinterval()), n)[1]])
-        assert seen[-1] == sys.getswitchinterval() == pytest.approx(0.0001)
-    finally:
-        sys.setswitchinterval(before)
 
 
 def test_an_error_in_a_stage_stops_the_reading_and_is_raised() -> None:

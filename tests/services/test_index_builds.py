@@ -114,3 +114,24 @@ def test_a_build_of_another_model_is_not_served(
     assert sum("keeps serving simatch" in r.getMessage() for r in caplog.records) == 1
     # Still answered, from its own model's build.
     assert box.match_service.match(Query("nuorten yksinäisyys", limit=3)).solutions
+
+
+def test_a_reindex_waits_for_a_running_import_and_ends_quietly_when_the_server_stops(
+    make_container: ContainerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    from simatch.services.imports import IMPORT_LOCK
+
+    box = make_container(embedder=FakeEmbedder())
+    assert box.ingestor.ingest(rows()).added == RECORDS
+    reindex = box.background_reindex
+    assert reindex is not None
+    job_side = make_container(embedder=FakeEmbedder())  # an import job's lock, same state
+    with job_side.locks.exclusive(IMPORT_LOCK) as taken, caplog.at_level(logging.WARNING):
+        assert taken
+        assert reindex.start().stage == "waiting"
+        assert reindex.wait(1.0).status == "running"  # still waiting for the import
+        reindex.stop()
+    state = reindex.state()
+    assert state.status == "failed" and state.error is not None and "stopped" in state.error
+    assert box.index_generations.current() == "simatch"  # nothing switched
+    assert not any(r.exc_info for r in caplog.records)  # no traceback in the log

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -140,6 +139,7 @@ class BackgroundReindex:
         self._state = ReindexState()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def state(self) -> ReindexState:
         return self._state
@@ -154,6 +154,14 @@ class BackgroundReindex:
             self._thread.start()
             return self._state
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """When the server stops: a running reindex stops reading and ends before its
+        switch (the old build keeps serving; starting it again finishes the build)."""
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
     def wait(self, timeout: float | None = None) -> ReindexState:
         thread = self._thread
         if thread is not None:
@@ -163,12 +171,18 @@ class BackgroundReindex:
     def _run(self) -> None:
         lower_this_thread()  # like a background import: requests first
         try:
-            with _import_lock(self.locks):
+            with _import_lock(self.locks, self._stopping):
                 report = self._reindex().run(
-                    source=self.serving.build, progress=self._progress, last_look=self._last_look
+                    source=self.serving.build,
+                    progress=self._progress,
+                    last_look=self._last_look,
+                    cancel=self._stopping,
                 )
         except Exception as exc:
-            log.exception("reindex failed")
+            if self._stopping.is_set():  # the server stops: expected, resumable
+                log.warning("reindex stopped with the server before it switched: %s", exc)
+            else:
+                log.exception("reindex failed")
             self._set(status="failed", finished_at=_now(), error=f"{type(exc).__name__}: {exc}")
             return
         self._set(status="ok", stage=None, finished_at=_now(), report=report)
@@ -190,7 +204,7 @@ class BackgroundReindex:
 
 
 @contextmanager
-def _import_lock(locks: ExclusiveWork | None) -> Iterator[None]:
+def _import_lock(locks: ExclusiveWork | None, stopping: threading.Event) -> Iterator[None]:
     """The ``import`` lock for the block, once no import writes."""
     if locks is None:
         yield
@@ -200,7 +214,8 @@ def _import_lock(locks: ExclusiveWork | None) -> Iterator[None]:
             if taken:
                 yield
                 return
-        time.sleep(LOCK_POLL_S)
+        if stopping.wait(LOCK_POLL_S):
+            raise InterruptedError("the server stopped while the reindex waited for an import")
 
 
 def _now() -> datetime:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -75,12 +76,14 @@ class ReindexService:
         progress: Progress | None = None,
         *,
         last_look: Callable[[], AbstractContextManager[object]] | None = None,
+        cancel: threading.Event | None = None,
     ) -> ReindexReport:
         """Rebuild and switch. ``source``: the serving build, when this process has it open
         already (it stays open); otherwise it is opened here, read, and closed.
         ``last_look``: around a last catch-up pass and the switch; a server holds its
         writes there (and moves to the new build before letting them go), so none is
-        left behind in the old build."""
+        left behind in the old build. Once ``cancel`` is set no further record is read and
+        ``InterruptedError`` is raised before the switch (a re-run finishes the build)."""
         started = time.perf_counter()
         g = self.generations
         current = g.current()
@@ -96,8 +99,14 @@ class ReindexService:
         try:
             new.open(self.meta)
             ingestor = self.ingestor_for(new)
-            copied = ingestor.ingest(self._rows(old), observe=_observer(progress, "copy"))
-            caught_up = ingestor.ingest(self._rows(old), observe=_observer(progress, "catch up"))
+            copied = ingestor.ingest(
+                self._rows(old), observe=_observer(progress, "copy"), cancel=cancel
+            )
+            _check(cancel)
+            caught_up = ingestor.ingest(
+                self._rows(old), observe=_observer(progress, "catch up"), cancel=cancel
+            )
+            _check(cancel)
             new.optimize()
             with last_look() if last_look is not None else contextlib.nullcontext():
                 if last_look is not None:
@@ -165,6 +174,11 @@ class ReindexService:
             if cursor is None:
                 break
         return new.delete(gone) if gone else 0
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise InterruptedError("the reindex was stopped before it switched")
 
 
 def _observer(progress: Progress | None, stage: str) -> Callable[[IngestReport], None] | None:
