@@ -24,6 +24,7 @@ import pytest
 from tests.serving import Served, serving
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
+CONFIG = str(Path(__file__).with_name("schemathesis.toml"))  # which links it follows, and why
 KEYED_EXAMPLES = "25"  # per operation and phase; bounded also by the timeout below
 # Without a key the open operations behave as with one (covered above); what is new is how
 # every operation treats a missing key, which a few cases per operation show.
@@ -37,6 +38,8 @@ def fuzz(
     return subprocess.run(
         [
             SCHEMATHESIS,
+            "--config-file",
+            CONFIG,
             "run",
             f"{served.url}/openapi.json",
             "--checks",
