@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from simatch.errors import Conflict
+from simatch.services.import_jobs import ImportJobService
+from simatch.services.imports import IMPORT_LOCK
 from tests.conftest import ContainerFactory
 from tests.ingest.test_pipeline import GOOD
 
@@ -25,9 +27,18 @@ def test_old_uploads_of_unfinished_and_failed_jobs_are_deleted(
     make_container: ContainerFactory,
 ) -> None:
     box = make_container()
-    jobs = box.import_job_service  # never started: submitted jobs stay queued
+    jobs = box.import_job_service
+    assert jobs.locks is not None
+    # Another process's import holds the import lock all along: a confirmed job stays queued
+    # (confirming starts the worker, which waits for the lock).
+    with jobs.locks.exclusive(IMPORT_LOCK) as taken:
+        assert taken
+        confirmed = jobs.confirm(jobs.stage(io.BytesIO(FILE), "confirmed.jsonl").id)
+        cleaned_around_a_queued_job(jobs, confirmed.id)
+
+
+def cleaned_around_a_queued_job(jobs: ImportJobService, confirmed_id: str) -> None:
     staged = jobs.stage(io.BytesIO(FILE), "staged.jsonl")
-    confirmed = jobs.confirm(jobs.stage(io.BytesIO(FILE), "confirmed.jsonl").id)
     cancelled = jobs.cancel(jobs.submit_stream(io.BytesIO(FILE), "cancelled.jsonl", "jsonl").id)
     assert cancelled.state == "cancelled" and Path(cancelled.upload).is_file()  # for a retry
     orphan_old = jobs.upload_path()
@@ -48,7 +59,7 @@ def test_old_uploads_of_unfinished_and_failed_jobs_are_deleted(
     assert not Path(cancelled.upload).exists()
     with pytest.raises(Conflict):
         jobs.retry(cancelled.id)  # its file is gone
-    queued = jobs.get(confirmed.id)
+    queued = jobs.get(confirmed_id)
     assert queued.state == "queued" and Path(queued.upload).is_file()  # waits to run
     assert not orphan_new.exists()
     assert jobs.clean_uploads(now + timedelta(days=8)) == 0  # nothing twice
