@@ -48,12 +48,17 @@ def webhook_receiver() -> Iterator[Receiver]:
                 if state.hold:
                     state.company.wait_for(lambda: state.open_now >= state.crowd, state.hold)
             try:
-                self._answer()
+                status = self._judge()
             finally:
+                # Counted out before the answer goes: once it is out, a one-at-a-time sender
+                # posts its next request at once, which must not find this one still open.
                 with state.company:
                     state.open_now -= 1
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
-        def _answer(self) -> None:
+        def _judge(self) -> int:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with state.lock:
                 body = json.loads(raw)
@@ -68,9 +73,7 @@ def webhook_receiver() -> Iterator[Receiver]:
                     # A repeat of a delivery already taken is answered 200 and not kept twice.
                     state.accepted.setdefault(str(self.headers.get(DELIVERY_HEADER)), body)
                     status = 200
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            return status
 
         def log_message(self, format: str, *args: object) -> None:
             pass
