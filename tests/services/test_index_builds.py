@@ -5,6 +5,7 @@ model, both index backends (qdrant-edge on disk, qdrant-client's local mode)."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from typing import Any
@@ -17,6 +18,7 @@ from simatch.domain.records import parse_record
 from simatch.embeddings.fake import FakeEmbedder
 from simatch.services.reindex import ReindexService
 from tests.conftest import ContainerFactory
+from tests.services.repeating import repeating
 from tests.services.test_reindex import RECORDS, index_settings, model, rows
 
 pytestmark = pytest.mark.model
@@ -32,49 +34,32 @@ def test_a_reindex_in_the_process_switches_it_between_matches(
     assert reindex is not None and box.serving_index is not None
     before = box.serving_index.build
 
-    answered: list[int] = []
-    written: list[str] = []
-    failed: list[BaseException] = []
-    done = threading.Event()
     template = dict(rows(RECORDS + 1)[-1].data or {})
+    ids = itertools.count()
 
-    def keep_matching() -> None:
-        while not done.is_set():
-            try:
-                result = box.match_service.match(Query("nuorten yksinäisyys", limit=3))
-                answered.append(len(result.solutions) + len(result.peers))
-            except BaseException as exc:  # reported below
-                failed.append(exc)
-                return
-            done.wait(0.02)  # busy, not saturated: the rebuild runs on what is left
+    def match() -> int:
+        result = box.match_service.match(Query("nuorten yksinäisyys", limit=3))
+        return len(result.solutions) + len(result.peers)
 
-    def keep_writing() -> None:
+    def write() -> str:
         # Records put through the server all along: none may be left in the old build.
-        while not done.is_set():
-            record_id = f"w{len(written)}"
-            try:
-                box.ingestor.put(parse_record({**template, "id": record_id}))
-            except BaseException as exc:  # reported below
-                failed.append(exc)
-                return
-            written.append(record_id)
-            done.wait(0.1)
+        record_id = f"w{next(ids)}"
+        box.ingestor.put(parse_record({**template, "id": record_id}))
+        return record_id
 
-    workers = [threading.Thread(target=keep_matching), threading.Thread(target=keep_writing)]
-    for worker in workers:
-        worker.start()
-    try:
+    # Matches busy, not saturated: the rebuild runs on what is left.
+    with repeating(match, pause=0.02) as matches, repeating(write, pause=0.1) as writes:
         assert reindex.start().status == "running"
         state = reindex.wait(300)
-        after_switch = len(answered), len(written)
-        while (len(answered), len(written)) < (after_switch[0] + 3, after_switch[1] + 3):
-            if failed or not all(w.is_alive() for w in workers):
+        after_switch = len(matches.results), len(writes.results)
+        while (len(matches.results), len(writes.results)) < (
+            after_switch[0] + 3,
+            after_switch[1] + 3,
+        ):
+            if matches.failed or writes.failed:
                 break
             threading.Event().wait(0.05)  # a few matches and writes on the new build
-    finally:
-        done.set()
-        for worker in workers:
-            worker.join(30)
+    failed, answered, written = matches.failed + writes.failed, matches.results, writes.results
     assert state.status == "ok", state.error
     assert state.report is not None and state.report.build == "simatch_r1"
     assert not failed and answered and min(answered) > 0

@@ -4,7 +4,6 @@ qdrant-client's local mode for the server adapter), with the real model."""
 
 from __future__ import annotations
 
-import threading
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from simatch.ingest.readers import RawRow
 from simatch.services.reindex import ReindexService
 from simatch.wiring import Container
 from tests.conftest import REPO, ContainerFactory
+from tests.services.repeating import repeating
 
 pytestmark = pytest.mark.model
 
@@ -68,18 +68,9 @@ def test_reindex_switches_when_complete_while_the_old_build_serves(
     service = rebuild(old, new)
     assert old.index_generations.current() == "simatch"
 
-    answered: list[int] = []
-    failed: list[BaseException] = []
-    done = threading.Event()
-
-    def keep_matching() -> None:
-        while not done.is_set():
-            try:
-                result = old.matcher.match(Query("nuorten yksinäisyys", limit=3))
-                answered.append(len(result.solutions) + len(result.peers))
-            except BaseException as exc:  # reported below
-                failed.append(exc)
-                return
+    def match() -> int:
+        result = old.matcher.match(Query("nuorten yksinäisyys", limit=3))
+        return len(result.solutions) + len(result.peers)
 
     extra = dict(rows(RECORDS + 1)[-1].data or {})
     first = dict(rows(1)[0].data or {})
@@ -92,13 +83,9 @@ def test_reindex_switches_when_complete_while_the_old_build_serves(
             old.ingestor.ingest([RawRow("extra", 1, extra)])
             old.ingestor.delete([f"{first['kind']}:{first['id']}"])
 
-    matcher = threading.Thread(target=keep_matching)
-    matcher.start()
-    try:
+    with repeating(match) as matches:
         report = service.run(source=old.index, progress=during_copy)
-    finally:
-        done.set()
-        matcher.join(30)
+    failed, answered = matches.failed, matches.results
     assert not failed and answered and min(answered) > 0  # answered all along, from the old
     assert report.previous == "simatch" and report.build == "simatch_r1"
     assert (report.records, report.caught_up, report.removed) == (RECORDS, 1, 1)
