@@ -7,7 +7,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY indexes ./indexes
-RUN pip install --no-cache-dir ".[voikko]"
+RUN pip install --no-cache-dir ".[voikko]" \
+ && python -m simatch.text.build_tables
 ENV SIMATCH_INDEXES_DIR=/app/indexes
 EXPOSE 8000
 CMD ["simatch", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -62,3 +62,26 @@ def make_container(tmp_path: Path) -> Iterator[ContainerFactory]:
     yield factory
     for box in built:
         box.close()
+
+
+@pytest.fixture(scope="session")
+def translation_tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The FreeDict dictionaries' translation tables built for this machine's lemmatizer into
+    a directory of this session (about 20 s), as scripts/setup builds them."""
+    from simatch.text.analyzer import DICTIONARY_PAIRS
+    from simatch.text.dictionary import BilingualDictionary, gloss_lemmatizer
+    from simatch.text.lemmas import make_lemmatizer
+    from simatch.text.translation_table import build
+
+    directory = tmp_path_factory.mktemp("translation-tables")
+    lemmatizer = make_lemmatizer("auto")
+    dict_dir = TextSettings().dict_dir
+    for source, target in DICTIONARY_PAIRS:
+        try:
+            found = BilingualDictionary.freedict(
+                dict_dir, source, target, gloss_lemmatizer(lemmatizer, target)
+            )
+        except FileNotFoundError:
+            pytest.skip(f"FreeDict {source}-{target} is not installed in {dict_dir}")
+        build(found, lemmatizer, directory)
+    return directory

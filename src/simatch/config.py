@@ -165,6 +165,12 @@ class TextSettings(BaseSettings):
     )
     dict_dir: Path = Field(Path("/usr/share/dictd"), description="FreeDict fin-eng/eng-fin files.")
     translate: bool = Field(True, description="Translate query terms for the lexical channel.")
+    translation_table_dir: Path | None = Field(
+        Path("~/.cache/simatch"),
+        description="Where the dictionaries' translation tables are (built by scripts/setup: "
+        "python -m simatch.text.build_tables); without a current one, translations are "
+        "computed on first use (slower imports, the same results).",
+    )
 
 
 class MatchSettings(BaseSettings):

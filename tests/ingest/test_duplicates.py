@@ -7,12 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from simatch.config import IngestEnvSettings
+from simatch.config import IngestEnvSettings, TextSettings
+from simatch.domain.records import parse_record
+from simatch.evaluation.duplicates import all_scores
+from simatch.ingest.demo import demo_rows as all_demo_rows
 from simatch.ingest.duplicates import duplicate_score, fact_overlap, numbers
 from simatch.ingest.readers import RawRow
 from simatch.ingest.report import DuplicateFlag
 from simatch.stores.sqlite.duplicates import SqliteDuplicateStore
-from tests.conftest import ContainerFactory
+from simatch.text.analyzer import LexicalAnalyzer
+from tests.conftest import REPO, ContainerFactory
 
 DEMO = Path(__file__).resolve().parents[2] / "indexes" / "demo" / "innovations.jsonl"
 # Two descriptions of one practice (fi/en) and one close but different practice.
@@ -58,6 +62,35 @@ def test_without_a_threshold_nothing_is_checked(make_container: ContainerFactory
     box = make_container()
     box.settings.ingest = IngestEnvSettings(duplicate_threshold=None)
     assert box.ingestor.ingest(demo_rows(TWINS)).duplicates == []
+
+
+def test_demo_duplicate_scores_are_the_same_with_translation_tables(
+    make_container: ContainerFactory, tmp_path: Path, translation_tables: Path
+) -> None:
+    """The tables only save work: every demo record analysed as a question (what the check
+    searches with) is the same to the last bit, and so is every pair's score."""
+    records = list(all_demo_rows(REPO / "indexes"))
+    analysed, scores = {}, {}
+    for name, tables in (("tables", translation_tables), ("live", None)):
+        box = make_container(data_dir=tmp_path / name)
+        box.settings.text = TextSettings(translation_table_dir=tables)
+        box.settings.ingest = IngestEnvSettings(duplicate_threshold=None)
+        analyzer = box.analyzer
+        assert isinstance(analyzer, LexicalAnalyzer)
+        assert [d.uses_table for d in analyzer.dictionaries.values()] == [tables is not None] * 2
+        assert box.ingestor.ingest(records).added == len(records)
+        analysed[name] = []
+        for row in records:
+            text = parse_record(dict(row.data or {})).search_text()
+            language = analyzer.detect_language(text)  # as the ingest does without one given
+            analysed[name].append(analyzer.analyse_query(text, language))
+        scores[name] = [(f.key, f.other, f.score) for f in all_scores(box)]
+    for with_table, live in zip(analysed["tables"], analysed["live"], strict=True):
+        assert with_table == live
+        assert list(with_table.translations.items()) == list(live.translations.items())
+    assert sum(len(terms.translations) for terms in analysed["live"]) > 5000
+    assert scores["tables"] == scores["live"]
+    assert len(scores["live"]) > 100  # every lexical neighbour is scored, not just twins
 
 
 def test_store_replaces_flags_of_reimported_records() -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simatch.text.analyzer import _gloss_lemmatizer
-from simatch.text.dictionary import BilingualDictionary, parse_entry
+from simatch.text.dictionary import BilingualDictionary, gloss_lemmatizer, parse_entry
 from simatch.text.lemmas import BaseLemmatizer, make_lemmatizer
 from tests.text.conftest import DICT_DIR, needs_freedict
 
@@ -101,7 +100,7 @@ def lemmatizer() -> BaseLemmatizer:
 
 
 def freedict(lemmatizer: BaseLemmatizer, source: str, target: str) -> BilingualDictionary:
-    lemmatize: Callable[[str], list[str]] = _gloss_lemmatizer(lemmatizer, target)
+    lemmatize: Callable[[str], list[str]] = gloss_lemmatizer(lemmatizer, target)
     return BilingualDictionary.freedict(DICT_DIR, source, target, lemmatize)
 
 

@@ -28,10 +28,11 @@ from typing import Literal
 
 from simatch.domain.ports import QueryTerms, SparseVector
 from simatch.text.concepts import ConceptVocabulary
-from simatch.text.dictionary import BilingualDictionary, GlossLemmatizer
+from simatch.text.dictionary import BilingualDictionary, gloss_lemmatizer
 from simatch.text.language import LANGUAGES, LanguageDetector
 from simatch.text.lemmas import Lemmatizer, Token, make_lemmatizer
 from simatch.text.sparse import SparseEncoder
+from simatch.text.translation_table import use_table
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +210,7 @@ def build_analyzer(
     translate: bool = True,
     concepts_path: Path | str | None = None,
     default_language: str = "fi",
+    table_dir: Path | None = None,
 ) -> LexicalAnalyzer:
     """The analyzer with its parts; cheap to call (the heavy parts load on first use).
 
@@ -217,6 +219,8 @@ def build_analyzer(
     ``dict_dir``: where freedict-fin-eng.* and freedict-eng-fin.* are; None or missing files
     give one warning and no dictionary translation (the concept vocabulary still translates).
     ``translate=False`` turns all query translation off.
+    ``table_dir``: where the dictionaries' translation tables are (``translation_table``);
+    None or no current table: translations are computed on first use.
     """
     prefer: Literal["auto", "voikko", "simplemma"]
     if use_voikko is True or use_voikko == "voikko":
@@ -240,11 +244,15 @@ def build_analyzer(
                 missing.append(f"{source}-{target}")
                 continue
             try:
-                dictionaries[(source, target)] = BilingualDictionary.freedict(
-                    dict_dir, source, target, _gloss_lemmatizer(lemmatizer, target)
+                dictionary = BilingualDictionary.freedict(
+                    dict_dir, source, target, gloss_lemmatizer(lemmatizer, target)
                 )
             except FileNotFoundError:
                 missing.append(f"{source}-{target}")
+                continue
+            if table_dir is not None:
+                use_table(dictionary, lemmatizer, Path(table_dir))
+            dictionaries[(source, target)] = dictionary
         if missing:
             log.warning(
                 "FreeDict dictionaries %s not found in %s: queries are translated by the "
@@ -259,10 +267,3 @@ def build_analyzer(
         detector=LanguageDetector(default_language),
         translate=translate,
     )
-
-
-def _gloss_lemmatizer(lemmatizer: Lemmatizer, language: str) -> GlossLemmatizer:
-    def lemmatize_gloss(gloss: str) -> list[str]:
-        return [token.lemma for token in lemmatizer.tokens(gloss, language)]
-
-    return lemmatize_gloss

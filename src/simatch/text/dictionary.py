@@ -11,7 +11,9 @@ An entry as WikDict writes it::
 
 An entry with one sense has its translations on the second line without a number. Both files
 are read into memory on first use (about 0.1 s and 15-25 MB per direction); entries are
-parsed on demand.
+parsed on demand. With a translation table (``simatch.text.translation_table``: every
+headword's translations computed ahead, by this same code) a first lookup reads the table
+instead of lemmatising glosses.
 
 Translations are ranked sense by sense (the first translation of every sense, then the second
 of every sense ...), split into content words, lemmatised in the target language, capped per
@@ -24,9 +26,11 @@ from __future__ import annotations
 import gzip
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
+
+from simatch.text.lemmas import Lemmatizer
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_VALUE = {ch: i for i, ch in enumerate(_B64)}
@@ -118,6 +122,13 @@ class BilingualDictionary:
         self._cached: Callable[[str], tuple[tuple[str, float], ...]] = lru_cache(maxsize=50_000)(
             self._weighted_uncached
         )
+        # Reads the translation table (simatch.text.translation_table.use_table): headword ->
+        # its translations, tab-separated; None, or a loader that finds no current table:
+        # each headword's translations are computed from its entry on its first lookup.
+        self.table_loader: Callable[[], Mapping[str, str] | None] | None = None
+        self._table: Mapping[str, str] | None = None
+        self._table_read = False
+        self._table_lock = threading.Lock()  # not _lock: checking a table reads entries
 
     @classmethod
     def load(
@@ -159,8 +170,24 @@ class BilingualDictionary:
         )
 
     def preload(self) -> None:
-        """Read the index and the text now (otherwise done on the first lookup)."""
+        """Read the index, the text and the translation table now (otherwise done on the
+        first lookup)."""
         self._ensure_loaded()
+        self._translation_table()
+
+    @property
+    def uses_table(self) -> bool:
+        """True when lookups read a translation table (after reading it if not done yet)."""
+        return self._translation_table() is not None
+
+    def _translation_table(self) -> Mapping[str, str] | None:
+        if not self._table_read:
+            with self._table_lock:
+                if not self._table_read:
+                    loader = self.table_loader
+                    self._table = loader() if loader is not None else None
+                    self._table_read = True
+        return self._table
 
     def _ensure_loaded(self) -> dict[str, str]:
         index = self._index
@@ -214,10 +241,25 @@ class BilingualDictionary:
         """Target-language lemmas for a source lemma, best first."""
         return [word for word, _ in self._cached(lemma.lower())]
 
+    def headwords(self) -> list[str]:
+        """Every headword, lowercased (the keys lookups use), sorted."""
+        return sorted(self._ensure_loaded())
+
     def _weighted_uncached(self, lemma: str) -> tuple[tuple[str, float], ...]:
+        table = self._translation_table()
+        if table is None:
+            found = self.translation_words(lemma)
+        else:
+            joined = table.get(lemma)
+            found = joined.split("\t") if joined else []
+        return tuple((word, self._weight(rank, len(found))) for rank, word in enumerate(found))
+
+    def translation_words(self, lemma: str) -> list[str]:
+        """The translations of a lowercased lemma, best first, computed from its entries
+        (what a translation table stores for it)."""
         senses = self.senses(lemma)
         if not senses:
-            return ()
+            return []
         found: list[str] = []
         for phrase in _round_robin(senses):
             if len(phrase.split()) > MAX_GLOSS_WORDS + 1:
@@ -227,5 +269,13 @@ class BilingualDictionary:
                     found.append(word)
             if len(found) >= self.max_translations:
                 break
-        found = found[: self.max_translations]
-        return tuple((word, self._weight(rank, len(found))) for rank, word in enumerate(found))
+        return found[: self.max_translations]
+
+
+def gloss_lemmatizer(lemmatizer: Lemmatizer, language: str) -> GlossLemmatizer:
+    """A gloss's content-word lemmas in ``language``, as the analyzer lemmatises text."""
+
+    def lemmatize_gloss(gloss: str) -> list[str]:
+        return [token.lemma for token in lemmatizer.tokens(gloss, language)]
+
+    return lemmatize_gloss

@@ -15,13 +15,16 @@ The same lemmatizer must build the index and analyse the queries (see ``Lemmatiz
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
+import os
 import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from simatch.text.stopwords import stop_words
@@ -87,6 +90,12 @@ class BaseLemmatizer(ABC):
     @abstractmethod
     def name(self) -> str: ...
 
+    @property
+    def fingerprint(self) -> str:
+        """``name`` and the versions of the libraries and data behind it: what data derived
+        from its lemmas (``simatch.text.translation_table``) must have been made with."""
+        return self.name
+
     @abstractmethod
     def _analyse_word(self, word: str, language: str) -> WordAnalysis:
         """Uncached analysis of a lowercased word without hyphens."""
@@ -151,6 +160,10 @@ class SimplemmaLemmatizer(BaseLemmatizer):
     @property
     def name(self) -> str:
         return "simplemma-2"
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.name} (simplemma {importlib.metadata.version('simplemma')})"
 
     def _analyse_word(self, word: str, language: str) -> WordAnalysis:
         if language not in SIMPLEMMA_LANGUAGES:
@@ -326,6 +339,20 @@ class VoikkoLemmatizer(BaseLemmatizer):
         suffix = "+simplemma-fi" if self.unknown_fi == "simplemma" else ""
         return f"voikko-{VOIKKO_RULES}{suffix}/{self._fallback.name}"
 
+    @property
+    def fingerprint(self) -> str:
+        import libvoikko
+
+        dictionaries = ", ".join(
+            f"{d.language}-{d.variant} {d.description}" for d in libvoikko.Voikko.listDicts()
+        )
+        version = libvoikko.Voikko.getVersion()
+        data = _voikko_data_versions()
+        return (
+            f"{self.name} (libvoikko {version}; {dictionaries}; {data}; "
+            f"{self._fallback.fingerprint})"
+        )
+
     def analyse(self, word: str) -> list[dict[str, str]]:
         """Voikko's raw analyses of one word."""
         with self._lock:
@@ -344,6 +371,26 @@ class VoikkoLemmatizer(BaseLemmatizer):
     def close(self) -> None:
         with self._lock:
             self._voikko.terminate()
+
+
+# Where libvoikko looks for dictionaries (its documented search path, most specific first).
+_VOIKKO_DIRS = ("~/.voikko", "/etc/voikko", "/usr/local/lib/voikko", "/usr/lib/voikko")
+
+
+def _voikko_data_versions() -> str:
+    """The build stamps of the Voikko dictionaries installed (their index.txt: version and
+    build date), which the description alone does not tell apart."""
+    found: list[str] = []
+    dirs = [os.environ.get("VOIKKO_DICTIONARY_PATH", ""), *_VOIKKO_DIRS]
+    for directory in filter(None, dirs):
+        for index in sorted(Path(directory).expanduser().glob("*/*/index.txt")):
+            stamp = [
+                line
+                for line in index.read_text(encoding="utf-8", errors="replace").splitlines()
+                if line.startswith(("Language:", "SM-Version:", "SM-Patchinfo:", "Build-Date:"))
+            ]
+            found.append(" ".join(stamp))
+    return " | ".join(found) or "no dictionary files found"
 
 
 def voikko_available() -> bool:
