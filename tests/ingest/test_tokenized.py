@@ -10,7 +10,7 @@ from pathlib import Path
 from simatch.domain.ports import TokenizedDocuments, Vector
 from simatch.domain.query import Query
 from simatch.embeddings.fake import FakeEmbedder
-from simatch.ingest.pipeline import IngestSettings
+from simatch.ingest.pipeline import FIRST_BATCH, IngestSettings
 from simatch.ingest.readers import read_path
 from tests.conftest import ContainerFactory
 from tests.ingest.test_pipeline import GOOD, write_jsonl
@@ -56,3 +56,48 @@ def test_tokens_are_made_while_reading_and_embedded_in_the_embed_stage(
     # What the fake's two steps embed is what it embeds in one.
     found = box.matcher.match(Query("Nuorisotila kylälle", limit=1)).solutions
     assert found and found[0].id == "i1"
+
+
+class WaitingFake(TokenizingFake):
+    """Holds the first model call until a second one has started (or 10 s have passed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+        self.second_started = threading.Event()
+        self.waited_for_second: bool | None = None
+
+    def document_tokens(self, texts: Sequence[str]) -> list[list[list[int]]]:
+        self.sizes.append(len(texts))
+        return super().document_tokens(texts)
+
+    def embed_document_tokens(self, tokens: Sequence[Sequence[list[int]]]) -> Vector:
+        first = self.waited_for_second is None
+        if first:
+            self.waited_for_second = False
+            self.waited_for_second = self.second_started.wait(timeout=10)
+        else:
+            self.second_started.set()
+        return super().embed_document_tokens(tokens)
+
+
+def test_the_next_batch_goes_to_the_model_before_the_last_is_written(
+    tmp_path: Path, make_container: ContainerFactory
+) -> None:
+    """The model's workers should not idle at the end of each batch: a second model call
+    starts while the first is still running, and the first batch is cut short so that the
+    model starts early. Every record still gets its own vector."""
+    embedder = WaitingFake()
+    box = make_container(embedder=embedder)
+    box.ingestor.settings = IngestSettings(batch_size=24)
+    records = [
+        {**GOOD[0], "id": f"r{n}", "title": f"Kylä {n}", "summary": f"Nuorten tila numero {n}."}
+        for n in range(40)
+    ]
+    records[33] = {**GOOD[0], "id": "r33", "title": "Omaishoitajien vertaisryhmä"}
+    report = box.ingestor.ingest(read_path(write_jsonl(tmp_path / "many.jsonl", records)))
+    assert report.added == 40 and report.embedded == 40
+    assert embedder.sizes == [FIRST_BATCH, 40 - FIRST_BATCH]
+    assert embedder.waited_for_second is True
+    found = box.matcher.match(Query("Omaishoitajien vertaisryhmä", limit=1)).solutions
+    assert found and found[0].id == "r33"

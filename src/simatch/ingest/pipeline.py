@@ -9,9 +9,11 @@ Three stages overlap (``ingest.overlap``), each batch going through them in orde
    content hash is already indexed, detect languages, look vectors up in the embedding
    cache, analyse the text for the lexical channel (lemmas, passages, the sparse vector),
    and tokenize the texts the cache did not have, when the embedder takes token ids;
-2. **embed**: those texts through the model (native code, no GIL);
-3. **write**: centre the vectors, upsert the batch, check near-duplicates against the
-   index, count, and tell the observer.
+2. **embed**: those texts handed to the model (native code, no GIL), without waiting for
+   the vectors: the next batch's texts queue behind them, so the model's workers go on
+   from one batch to the next instead of idling at the end of each;
+3. **write**: wait for the vectors, centre them, upsert the batch, check near-duplicates
+   against the index, count, and tell the observer.
 
 A stage only reads what the stages before it filled in (``_Batch``); one batch at a time is
 written, in the order the rows came.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -66,6 +69,8 @@ class _Batch:
     # The model's token ids of the texts the cache did not have, when the embedder takes
     # them (``TokenizedDocuments``): tokenized here, while the batch before is embedded.
     tokens: list[list[list[int]]] | None = None
+    # The vectors of the texts the cache did not have, being computed (stage 2 to stage 3).
+    embedding: Future[Vector] | None = None
 
 
 @dataclass
@@ -78,6 +83,14 @@ class _Run:
     pending: dict[str, str] = field(default_factory=dict)
     duplicates: DuplicateDetector | None = None
     listener: IndexRun | None = None
+
+
+# Model calls of one import in flight at once: two let the model's workers take the next
+# batch's texts while the last of a batch's are still computed (``TokenizedDocuments``, whose
+# calls share one pool of workers); an embedder without token ids gets one call at a time.
+EMBED_CALLS = 2
+# The first batch is cut short: the model's workers idle until it has been prepared.
+FIRST_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -215,13 +228,16 @@ class Ingestor:
                     yield prepared
 
         def write(batch: _Batch) -> _Batch:
+            self._finish_embed(batch, report)
             self._write(batch, run)
             if observe:
                 observe(report)
             return batch
 
+        calls = EMBED_CALLS if isinstance(self.embedder, TokenizedDocuments) else 1
         try:
-            overlapped(batches(), [lambda b: self._embed(b, report), write])
+            with ThreadPoolExecutor(calls, thread_name_prefix="ingest-embed") as embedding:
+                overlapped(batches(), [lambda b: self._start_embed(b, embedding), write])
         finally:
             if run.listener is not None:
                 run.listener.finish()
@@ -269,8 +285,10 @@ class Ingestor:
         progress: Progress | None,
         cancel: threading.Event | None,
     ) -> Iterator[list[BaseRecord]]:
-        """Valid records in batches (a later row with the same key wins within a batch)."""
+        """Valid records in batches (a later row with the same key wins within a batch); the
+        first batch at most ``FIRST_BATCH`` records, so that the model starts early."""
         batch: dict[str, BaseRecord] = {}
+        size = min(FIRST_BATCH, self.settings.batch_size)
         for row in rows:
             if cancel is not None and cancel.is_set():
                 break
@@ -280,9 +298,10 @@ class Ingestor:
                 report.rejected.extend(rejections)
             else:
                 batch[record.key] = record
-            if len(batch) >= self.settings.batch_size:
+            if len(batch) >= size:
                 yield list(batch.values())
                 batch = {}
+                size = self.settings.batch_size
             if progress:
                 progress(1)
         if batch:
@@ -325,18 +344,43 @@ class Ingestor:
         return batch
 
     def _embed(self, batch: _Batch, report: IngestReport) -> _Batch:
-        """Stage 2: the texts the cache did not have."""
-        missing = [i for i in range(len(batch.texts)) if i not in batch.vectors]
+        """The texts the cache did not have, in this thread (one record, or vectors asked
+        for outside an import)."""
+        missing = self._missing(batch)
         if missing:
             self.pause()
-            if batch.tokens is not None and isinstance(self.embedder, TokenizedDocuments):
-                fresh = self.embedder.embed_document_tokens(batch.tokens)
-            else:
-                fresh = self.embedder.embed_documents([batch.texts[i] for i in missing])
-            self.cache.put_many({batch.cache_keys[i]: fresh[j] for j, i in enumerate(missing)})
-            batch.vectors.update({i: fresh[j] for j, i in enumerate(missing)})
-            report.embedded += len(missing)
+            self._store(batch, missing, self._model(batch, missing), report)
         return batch
+
+    def _start_embed(self, batch: _Batch, embedding: ThreadPoolExecutor) -> _Batch:
+        """Stage 2: the texts the cache did not have go to the model; stage 3 waits for them."""
+        missing = self._missing(batch)
+        if missing:
+            self.pause()
+            batch.embedding = embedding.submit(self._model, batch, missing)
+        return batch
+
+    def _finish_embed(self, batch: _Batch, report: IngestReport) -> None:
+        if batch.embedding is not None:
+            fresh = batch.embedding.result()
+            batch.embedding = None
+            self._store(batch, self._missing(batch), fresh, report)
+
+    @staticmethod
+    def _missing(batch: _Batch) -> list[int]:
+        return [i for i in range(len(batch.texts)) if i not in batch.vectors]
+
+    def _model(self, batch: _Batch, missing: list[int]) -> Vector:
+        if batch.tokens is not None and isinstance(self.embedder, TokenizedDocuments):
+            return self.embedder.embed_document_tokens(batch.tokens)
+        return self.embedder.embed_documents([batch.texts[i] for i in missing])
+
+    def _store(
+        self, batch: _Batch, missing: list[int], fresh: Vector, report: IngestReport
+    ) -> None:
+        self.cache.put_many({batch.cache_keys[i]: fresh[j] for j, i in enumerate(missing)})
+        batch.vectors.update({i: fresh[j] for j, i in enumerate(missing)})
+        report.embedded += len(missing)
 
     def _write(self, batch: _Batch, run: _Run) -> None:
         """Stage 3: centre, upsert, count, flag near-duplicates."""
