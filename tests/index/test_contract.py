@@ -256,6 +256,38 @@ def test_search_batch_equals_single_searches(index: VectorIndex) -> None:
     assert index.search_batch([]) == []
 
 
+def test_rank_batch_is_search_batch_without_payloads(index: VectorIndex) -> None:
+    calls = SearchFilter(kinds=("call",), open_on=TODAY, active_only=True)
+    others = SearchFilter(kinds=("innovation", "need", "actor"), active_only=True)
+    sparse = SparseVector([COMMON, RARE], [1.0, 0.5])
+    # Sparse and dense interleaved as reverse matching asks them, an empty one among them.
+    searches = [
+        Search(sparse, others, 10),
+        Search(unit(4), calls, 60),
+        Search(SparseVector([], []), calls, 60),
+        Search(SparseVector([COMMON, OTHER], [1.0, 1.0]), calls, 60),
+        Search(unit(1), others, 2),
+        Search(unit(7), SearchFilter(), 60),
+    ]
+
+    def both() -> tuple[list[list[str]], list[list[str]]]:
+        """Keys of each search both ways (the scores checked on the way)."""
+        full, lean = index.search_batch(searches), index.rank_batch(searches)
+        for hits, ranked in zip(full, lean, strict=True):
+            # qdrant-client's local mode recomputes cosines in float32 per call.
+            assert ranked.scores == pytest.approx([h.score for h in hits], rel=1e-6)
+        return [[h.key for h in hits] for hits in full], [r.keys for r in lean]
+
+    full, lean = both()
+    assert lean == full
+    assert [len(r) for r in lean] == [4, 2, 0, 2, 2, 7]
+    assert lean[0][0] == "need:1" and lean[1][0] == "call:open"
+    index.delete(["call:open"])
+    full, lean = both()
+    assert lean == full and "call:open" not in {k for r in lean for k in r}
+    assert index.rank_batch([]) == []
+
+
 def test_sparse_empty_query_returns_nothing(index: VectorIndex) -> None:
     assert index.search_sparse(SparseVector([], []), SearchFilter(), 10) == []
 

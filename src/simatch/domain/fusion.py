@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from simatch.domain.ports import Hit
+from simatch.domain.ports import Hit, Ranking
 
 Channel = Literal["dense", "lexical"]
 CHANNELS: tuple[Channel, ...] = ("dense", "lexical")
@@ -53,73 +53,93 @@ def fuse(
     method: Fusion = "rrf",
 ) -> list[Scored]:
     """Best first (ties by key), scores in 0..1 before boosts."""
-    if method == "zscore":
-        found = _zscore(dense, lexical, dense_weight, lexical_weight)
-    else:
-        found = _rrf(dense, lexical, rrf_k, dense_weight, lexical_weight)
-    if boosts:
-        for entry in found.values():
-            if entry.key in boosts:
-                entry.score = max(0.0, entry.score + boosts[entry.key])
+    dense_keys, lexical_keys = [h.key for h in dense], [h.key for h in lexical]
+    scores = _scores(
+        (dense_keys, [h.score for h in dense], dense_weight),
+        (lexical_keys, [h.score for h in lexical], lexical_weight),
+        rrf_k,
+        method,
+        boosts,
+    )
+    found: dict[str, Scored] = {}
+    for channel, keys, hits in (("dense", dense_keys, dense), ("lexical", lexical_keys, lexical)):
+        for rank, (key, hit) in enumerate(zip(keys, hits, strict=True), start=1):
+            entry = found.get(key)
+            if entry is None:
+                entry = found[key] = Scored(key, hit.payload, scores[key], 0.0, {})
+            entry.ranks[channel] = rank
+            if channel == "dense":
+                entry.similarity = hit.score
     return sorted(found.values(), key=lambda e: (-e.score, e.key))
 
 
-def _collect(dense: Sequence[Hit], lexical: Sequence[Hit]) -> dict[str, Scored]:
-    found: dict[str, Scored] = {}
-    for channel, hits in (("dense", dense), ("lexical", lexical)):
-        for rank, hit in enumerate(hits, start=1):
-            entry = found.get(hit.key)
-            if entry is None:
-                entry = found[hit.key] = Scored(hit.key, hit.payload, 0.0, 0.0, {})
-            entry.ranks[channel] = rank
-            if channel == "dense":
-                entry.similarity = hit.score
-    return found
-
-
-def _zscore(
-    dense: Sequence[Hit], lexical: Sequence[Hit], dense_weight: float, lexical_weight: float
-) -> dict[str, Scored]:
-    found = _collect(dense, lexical)
-    total = 0.0
-    for hits, weight in ((dense, dense_weight), (lexical, lexical_weight)):
-        if weight <= 0 or not hits:
-            continue
-        total += weight
-        scores = [h.score for h in hits]
-        mean = statistics.fmean(scores)
-        spread = statistics.pstdev(scores) or 1.0
-        standard = {h.key: (h.score - mean) / spread for h in hits}
-        floor = (min(scores) - mean) / spread
-        for entry in found.values():
-            entry.score += weight * standard.get(entry.key, floor)
-    for entry in found.values():
-        z = entry.score / total if total else 0.0
-        entry.score = 1.0 / (1.0 + math.exp(-z))
-    return found
-
-
-def _rrf(
-    dense: Sequence[Hit],
-    lexical: Sequence[Hit],
+def fuse_ranked(
+    dense: Ranking,
+    lexical: Ranking,
+    *,
     rrf_k: int,
     dense_weight: float,
     lexical_weight: float,
-) -> dict[str, Scored]:
-    found: dict[str, Scored] = {}
-    for channel, hits, weight in (
-        ("dense", dense, dense_weight),
-        ("lexical", lexical, lexical_weight),
-    ):
-        for rank, hit in enumerate(hits, start=1):
-            entry = found.get(hit.key)
-            if entry is None:
-                entry = found[hit.key] = Scored(hit.key, hit.payload, 0.0, 0.0, {})
-            entry.score += weight / (rrf_k + rank)
-            entry.ranks[channel] = rank
-            if channel == "dense":
-                entry.similarity = hit.score
-    best = sum(w for w in (dense_weight, lexical_weight) if w > 0) / (rrf_k + 1)
-    for entry in found.values():
-        entry.score = entry.score / best if best else 0.0
+    boosts: dict[str, float] | None = None,
+    method: Fusion = "rrf",
+) -> list[tuple[str, float]]:
+    """``fuse`` on keys and scores alone: (key, fused score), in ``fuse``'s order and with
+    its scores, and no object per candidate (reverse matching fuses thousands of rankings
+    per import). A candidate's similarity is its dense score, 0 when only lexical."""
+    scores = _scores(
+        (dense.keys, dense.scores, dense_weight),
+        (lexical.keys, lexical.scores, lexical_weight),
+        rrf_k,
+        method,
+        boosts,
+    )
+    return sorted(scores.items(), key=lambda e: (-e[1], e[0]))
+
+
+_Channel = tuple[Sequence[str], Sequence[float], float]  # keys, scores (best first), weight
+
+
+def _scores(
+    dense: _Channel,
+    lexical: _Channel,
+    rrf_k: int,
+    method: Fusion,
+    boosts: dict[str, float] | None,
+) -> dict[str, float]:
+    """Fused score of every key either channel found (keys in the order first seen)."""
+    scores = _zscore(dense, lexical) if method == "zscore" else _rrf(dense, lexical, rrf_k)
+    if boosts:
+        for key, boost in boosts.items():
+            if key in scores:
+                scores[key] = max(0.0, scores[key] + boost)
+    return scores
+
+
+def _zscore(dense: _Channel, lexical: _Channel) -> dict[str, float]:
+    found = dict.fromkeys([*dense[0], *lexical[0]], 0.0)
+    total = 0.0
+    for keys, scores, weight in (dense, lexical):
+        if weight <= 0 or not keys:
+            continue
+        total += weight
+        mean = statistics.fmean(scores)
+        spread = statistics.pstdev(scores) or 1.0
+        standard = {k: (x - mean) / spread for k, x in zip(keys, scores, strict=True)}
+        floor = (min(scores) - mean) / spread
+        for key in found:
+            found[key] += weight * standard.get(key, floor)
+    for key, score in found.items():
+        z = score / total if total else 0.0
+        found[key] = 1.0 / (1.0 + math.exp(-z))
+    return found
+
+
+def _rrf(dense: _Channel, lexical: _Channel, rrf_k: int) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for keys, _, weight in (dense, lexical):
+        for rank, key in enumerate(keys, start=1):
+            found[key] = found.get(key, 0.0) + weight / (rrf_k + rank)
+    best = sum(w for w in (dense[2], lexical[2]) if w > 0) / (rrf_k + 1)
+    for key, score in found.items():
+        found[key] = score / best if best else 0.0
     return found

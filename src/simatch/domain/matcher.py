@@ -32,13 +32,14 @@ from simatch.domain.centring import LanguageCentring
 from simatch.domain.confidence import Calibration
 from simatch.domain.evidence import query_term_weights
 from simatch.domain.explain import Explainer
-from simatch.domain.fusion import CHANNELS, Channel, Fusion, Scored, fuse
+from simatch.domain.fusion import CHANNELS, Channel, Fusion, Scored, fuse, fuse_ranked
 from simatch.domain.payload import minimal_payload, normalise_name, with_national
 from simatch.domain.ports import (
     Embedder,
     FeedbackBoosts,
     Hit,
     QueryTerms,
+    Ranking,
     Search,
     SearchFilter,
     SparseVector,
@@ -66,6 +67,19 @@ class MatchTuning:
     max_text_chars: int = 4000
     funders_from_top: int = 10  # innovations whose funders count as "funded similar work"
     weak_items: int = 2  # items kept per section when there is no good match
+
+    def fuse_ranked(
+        self, dense: Ranking, lexical: Ranking, boosts: dict[str, float] | None = None
+    ) -> list[tuple[str, float]]:
+        return fuse_ranked(
+            dense,
+            lexical,
+            rrf_k=self.rrf_k,
+            dense_weight=self.dense_weight,
+            lexical_weight=self.lexical_weight,
+            boosts=boosts,
+            method=self.fusion,
+        )
 
     def fuse(
         self, dense: Sequence[Hit], lexical: Sequence[Hit], boosts: dict[str, float] | None = None
@@ -285,7 +299,12 @@ class Matcher:
         dense_seen: list[dict[str, list[tuple[str, float]]]] | None = None,
     ) -> list[list[tuple[Section, Scored, Confidence]]]:
         """``reverse_many`` without the explanations: each shown record's candidate (its
-        payload whole) and confidence, for callers that explain later (alerts: at delivery)."""
+        payload whole) and confidence, for callers that explain later (alerts: at delivery).
+
+        The engine gives keys and scores alone (``VectorIndex.rank_batch``), fused in the
+        same order and with the same scores as a match fuses its hits (``fuse_ranked``);
+        only the records shown are read whole. A record deleted before it is read is left
+        out."""
         searches: list[Search] = []
         plans: list[tuple[int, int, dict[str, float]]] = []  # first search, pools, boosts
         for prepared, keys in requests:
@@ -295,7 +314,30 @@ class Matcher:
             for flt in filters:
                 searches.append(Search(prepared.search_vector, flt, self.tuning.candidates))
                 searches.append(Search(prepared.terms.sparse, flt, self.tuning.candidates))
-        found = self.index.search_batch(searches) if searches else []
+        found = self.index.rank_batch(searches) if searches else []
+
+        chosen: list[list[Scored]] = []
+        for (_, keys), (first, pools, boosts) in zip(requests, plans, strict=True):
+            wanted = set(keys)
+            shown: list[Scored] = []
+            for n in range(pools):
+                dense, lexical = found[first + 2 * n], found[first + 2 * n + 1]
+                rank: dict[Section, int] = {}
+                for key, score in self.tuning.fuse_ranked(dense, lexical, boosts):
+                    section = section_of(key.split(":", 1)[0])
+                    rank[section] = rank.get(section, 0) + 1
+                    if rank[section] <= top and key in wanted:
+                        shown.append(_candidate(key, score, dense, lexical))
+            chosen.append(shown)
+            if dense_seen is not None:
+                pools_seen: dict[str, list[tuple[str, float]]] = {}
+                for n in range(pools):
+                    flt = searches[first + 2 * n].flt
+                    name = "call" if flt.kinds == ("call",) else "other"
+                    hits = found[first + 2 * n]
+                    pools_seen[name] = list(zip(hits.keys, hits.scores, strict=True))
+                dense_seen.append(pools_seen)
+        payloads = self.index.get(list({c.key for shown in chosen for c in shown}))
 
         def grade(cand: Scored, language: str) -> Confidence:
             if self.calibration is not None and self.calibration.nothing_fits(
@@ -304,42 +346,17 @@ class Matcher:
                 return "weak"
             return self._confidence(cand)
 
-        chosen: list[list[Scored]] = []
-        for (prepared, keys), (first, pools, boosts) in zip(requests, plans, strict=True):
-            wanted = set(keys)
-            shown: list[Scored] = []
-            for n in range(pools):
-                dense, lexical = found[first + 2 * n], found[first + 2 * n + 1]
-                rank: dict[Section, int] = {}
-                for cand in self.tuning.fuse(dense, lexical, boosts):
-                    section = section_of(cand.payload["kind"])
-                    rank[section] = rank.get(section, 0) + 1
-                    if (
-                        rank[section] <= top
-                        and cand.key in wanted
-                        and _CONFIDENCE_ORDER[grade(cand, prepared.detected)]
-                        >= _CONFIDENCE_ORDER[least]
-                    ):
-                        shown.append(cand)
-            chosen.append(shown)
-            if dense_seen is not None:
-                pools_seen: dict[str, list[tuple[str, float]]] = {}
-                for n in range(pools):
-                    flt = searches[first + 2 * n].flt
-                    name = "call" if flt.kinds == ("call",) else "other"
-                    pools_seen[name] = [(h.key, h.score) for h in found[first + 2 * n]]
-                dense_seen.append(pools_seen)
-        self._hydrate(c for shown in chosen for c in shown)
         results = []
         for (prepared, _), shown in zip(requests, chosen, strict=True):
-            graded = partial(grade, language=prepared.detected)
-            results.append(
-                [
-                    (section_of(c.payload["kind"]), c, graded(c))
-                    for c in shown
-                    if "record" in c.payload
-                ]
-            )
+            graded = []
+            for cand in shown:
+                if cand.key not in payloads:
+                    continue
+                cand.payload = payloads[cand.key]
+                confidence = grade(cand, prepared.detected)
+                if _CONFIDENCE_ORDER[confidence] >= _CONFIDENCE_ORDER[least]:
+                    graded.append((section_of(cand.payload["kind"]), cand, confidence))
+            results.append(graded)
         return results
 
     def _reverse_filters(self, query: Query, keys: Collection[str]) -> list[SearchFilter]:
@@ -469,6 +486,18 @@ class Matcher:
             result.funders = result.funders[:keep]
             for item in (*result.solutions, *result.peers, *result.funders):
                 item.confidence = "weak"
+
+
+def _candidate(key: str, score: float, dense: Ranking, lexical: Ranking) -> Scored:
+    """A fused candidate as ``fuse`` makes it (its payload read later)."""
+    ranks: dict[str, int] = {}
+    similarity = 0.0
+    if key in dense.keys:
+        at = dense.keys.index(key)
+        ranks["dense"], similarity = at + 1, dense.scores[at]
+    if key in lexical.keys:
+        ranks["lexical"] = lexical.keys.index(key) + 1
+    return Scored(key, {"key": key, "kind": key.split(":", 1)[0]}, score, similarity, ranks)
 
 
 def _graded(grades: dict[int, Confidence], cand: Scored) -> Confidence:

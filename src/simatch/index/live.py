@@ -29,6 +29,7 @@ from simatch.domain.ports import (
     Hit,
     IndexedDoc,
     IndexMeta,
+    Ranking,
     Search,
     SearchFilter,
     SparseVector,
@@ -161,6 +162,9 @@ class LiveIndex:
 
     def search_batch(self, searches: Sequence[Search]) -> list[list[Hit]]:
         return self._call(lambda b: b.search_batch(searches))
+
+    def rank_batch(self, searches: Sequence[Search]) -> list[Ranking]:
+        return self._call(lambda b: b.rank_batch(searches))
 
     def scroll(
         self, flt: SearchFilter, limit: int, cursor: str | None = None

@@ -29,6 +29,7 @@ from simatch.domain.ports import (
     Hit,
     IndexedDoc,
     IndexMeta,
+    Ranking,
     Search,
     SearchFilter,
     SparseVector,
@@ -222,8 +223,24 @@ class ServerIndex:
 
     @_guarded
     def search_batch(self, searches: Sequence[Search]) -> list[list[Hit]]:
+        found = self._query(searches, with_payload=True)
+        return [[hit(p.payload, p.score) for p in points] for points in found]
+
+    @_guarded
+    def rank_batch(self, searches: Sequence[Search]) -> list[Ranking]:
+        # Point ids are hashes of the keys: the key itself comes as the only payload field.
+        found = self._query(searches, with_payload=["key"])
+        out = []
+        for points in found:
+            kept = [(p.payload or {}, p.score) for p in points]
+            out.append(Ranking([str(f["key"]) for f, _ in kept], [x for _, x in kept]))
+        return out
+
+    def _query(
+        self, searches: Sequence[Search], with_payload: bool | list[str]
+    ) -> list[list[models.ScoredPoint]]:
         requests = {
-            i: self._request(s)
+            i: self._request(s, with_payload)
             for i, s in enumerate(searches)
             if not (isinstance(s.vector, SparseVector) and s.vector.is_empty())
         }
@@ -232,10 +249,7 @@ class ServerIndex:
         # One round trip to the server for all of them.
         found = self._client.query_batch_points(self.collection, requests=list(requests.values()))
         results = dict(zip(requests, found, strict=True))
-        return [
-            [hit(p.payload, p.score) for p in results[i].points] if i in results else []
-            for i in range(len(searches))
-        ]
+        return [results[i].points if i in results else [] for i in range(len(searches))]
 
     @_guarded
     def scroll(
@@ -261,7 +275,7 @@ class ServerIndex:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _request(self, search: Search) -> models.QueryRequest:
+    def _request(self, search: Search, with_payload: bool | list[str]) -> models.QueryRequest:
         query: list[float] | models.SparseVector
         if isinstance(search.vector, SparseVector):
             indices, values = list(search.vector.indices), list(search.vector.values)
@@ -276,7 +290,7 @@ class ServerIndex:
             using=using,
             filter=client_filter(search.flt),
             limit=search.limit,
-            with_payload=True,
+            with_payload=with_payload,
             with_vector=False,
         )
 

@@ -37,6 +37,7 @@ from simatch.domain.ports import (
     Hit,
     IndexedDoc,
     IndexMeta,
+    Ranking,
     Search,
     SearchFilter,
     SparseVector,
@@ -251,32 +252,59 @@ class EdgeIndex:
         return self.search_batch([Search(vector, flt, limit)])[0]
 
     def search_batch(self, searches: Sequence[Search]) -> list[list[Hit]]:
-        filters: dict[SearchFilter, qe.Filter | None] = {}  # a batch repeats a few filters
-        for search in searches:
-            if search.flt not in filters:
-                filters[search.flt] = edge_filter(search.flt)
-        requests = {
-            i: self._request(s, filters[s.flt]) for i, s in enumerate(searches) if not _empty(s)
-        }
-        if not requests:
-            return [[] for _ in searches]
-        shard = self._open_shard()
-        # One call: the binding holds the GIL for the whole engine call, so fewer is better.
-        found = shard.query_batch(qe.QueryBatchRequest(list(requests.values())))
+        found = self._query(searches)
         # Each read of a point's id builds a new UUID object in the binding: read it once.
         scored = [[(_uuid(p.id), p.score) for p in points] for points in found]
-        results = dict(zip(requests, scored, strict=True))
         fields = self._fields
         missing: list[qe.PointId] = [i for points in scored for i, _ in points if i not in fields]
-        filled = self._fill(shard, missing) if missing else {}
+        filled = self._fill(self._open_shard(), missing) if missing else {}
         out: list[list[Hit]] = []
-        for i in range(len(searches)):
+        for points in scored:
             hits = []
-            for key, score in results.get(i, []):
+            for key, score in points:
                 payload = fields.get(key) or filled.get(key)
                 if payload is not None:  # None: deleted since the search
                     hits.append(hit(payload, score))
             out.append(hits)
+        return out
+
+    def rank_batch(self, searches: Sequence[Search]) -> list[Ranking]:
+        found = self._query(searches)
+        fields = self._fields
+        ids = [[_uuid(p.id) for p in points] for points in found]
+        missing: list[qe.PointId] = [i for row in ids for i in row if i not in fields]
+        filled = self._fill(self._open_shard(), missing) if missing else {}
+        out: list[Ranking] = []
+        for row, points in zip(ids, found, strict=True):
+            got = [fields.get(i) for i in row]
+            scores = [p.score for p in points]
+            if None in got:  # seen for the first time, or deleted since the search
+                got = [f if f is not None else filled.get(i) for i, f in zip(row, got, strict=True)]
+                scores = [x for x, f in zip(scores, got, strict=True) if f is not None]
+            out.append(Ranking([f["key"] for f in got if f is not None], scores))
+        return out
+
+    def _query(self, searches: Sequence[Search]) -> list[list[qe.ScoredPoint]]:
+        """The engine's points of each search (none for an empty sparse one), from one call:
+        the binding holds the GIL for the whole engine call, so fewer is better. The dense
+        searches go first and the sparse ones after: the engine scores runs of alike
+        searches together, and a batch that alternates them took about twice as long
+        (1,758 searches of alert detection: 0.9 s against 0.45 s)."""
+        filters: dict[SearchFilter, qe.Filter | None] = {}  # a batch repeats a few filters
+        for search in searches:
+            if search.flt not in filters:
+                filters[search.flt] = edge_filter(search.flt)
+        order = sorted(
+            (i for i, s in enumerate(searches) if not _empty(s)),
+            key=lambda i: isinstance(searches[i].vector, SparseVector),
+        )
+        out: list[list[qe.ScoredPoint]] = [[] for _ in searches]
+        if not order:
+            return out
+        requests = [self._request(searches[i], filters[searches[i].flt]) for i in order]
+        found = self._open_shard().query_batch(qe.QueryBatchRequest(requests))
+        for i, points in zip(order, found, strict=True):
+            out[i] = points
         return out
 
     def scroll(
