@@ -27,6 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
+from typing import Any
 
 from simatch.domain.centring import LanguageCentring
 from simatch.domain.confidence import Calibration
@@ -71,28 +72,21 @@ class MatchTuning:
     def fuse_ranked(
         self, dense: Ranking, lexical: Ranking, boosts: dict[str, float] | None = None
     ) -> list[tuple[str, float]]:
-        return fuse_ranked(
-            dense,
-            lexical,
-            rrf_k=self.rrf_k,
-            dense_weight=self.dense_weight,
-            lexical_weight=self.lexical_weight,
-            boosts=boosts,
-            method=self.fusion,
-        )
+        return fuse_ranked(dense, lexical, boosts=boosts, **self._fusion_settings())
 
     def fuse(
         self, dense: Sequence[Hit], lexical: Sequence[Hit], boosts: dict[str, float] | None = None
     ) -> list[Scored]:
-        return fuse(
-            dense,
-            lexical,
-            rrf_k=self.rrf_k,
-            dense_weight=self.dense_weight,
-            lexical_weight=self.lexical_weight,
-            boosts=boosts,
-            method=self.fusion,
-        )
+        return fuse(dense, lexical, boosts=boosts, **self._fusion_settings())
+
+    def _fusion_settings(self) -> dict[str, Any]:
+        """The settings both fusions take, so that matching and alerts fuse alike."""
+        return {
+            "rrf_k": self.rrf_k,
+            "dense_weight": self.dense_weight,
+            "lexical_weight": self.lexical_weight,
+            "method": self.fusion,
+        }
 
 
 @dataclass(frozen=True)
