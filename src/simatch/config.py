@@ -168,8 +168,9 @@ class TextSettings(BaseSettings):
     translation_table_dir: Path | None = Field(
         Path("~/.cache/simatch"),
         description="Where the dictionaries' translation tables are (built by scripts/setup: "
-        "python -m simatch.text.build_tables); without a current one, translations are "
-        "computed on first use (slower imports, the same results).",
+        "python -m simatch.text.build_tables; simatch serve builds missing ones in the "
+        "background); without a current one, translations are computed on first use "
+        "(slower imports, the same results).",
     )
 
 

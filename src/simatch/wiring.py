@@ -94,10 +94,11 @@ from simatch.stores.factory import (
     open_state,
     open_sync_state_store,
 )
-from simatch.text.factory import build_text_analyzer
+from simatch.text.factory import build_table_build, build_text_analyzer
 
 if TYPE_CHECKING:
     from simatch.chat.engine import Engine
+    from simatch.text.table_build import TableBuild
 
 T = TypeVar("T")
 C = TypeVar("C", bound="Closable")
@@ -164,6 +165,19 @@ class Container:
     @property
     def analyzer(self) -> TextAnalyzer:
         return self._once("analyzer", lambda: build_text_analyzer(self.settings.text))
+
+    @property
+    def translation_table_build(self) -> TableBuild | None:
+        """Builds the analyzer's missing translation tables in the background (``start()``
+        it where that pays: the server, once it is ready)."""
+
+        def make() -> TableBuild | None:
+            build = build_table_build(self.settings.text, self.analyzer)
+            if build is not None:
+                self._closers.append(build.stop)
+            return build
+
+        return self._once("translation_table_build", make)
 
     @property
     def index(self) -> VectorIndex:

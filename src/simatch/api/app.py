@@ -93,6 +93,17 @@ def stop_import_jobs(container: Container) -> None:
         log.warning("background imports not stopped (%s: %s)", type(exc).__name__, exc)
 
 
+def build_translation_tables(container: Container) -> None:
+    """Build missing translation tables in a child process at the lowest priority (an
+    install that did not run scripts/setup): later imports then compute less."""
+    try:
+        build = container.translation_table_build
+        if build is not None:
+            build.start()
+    except Exception as exc:  # no dictionaries, no tables: translations computed on use
+        log.warning("translation tables not checked (%s: %s)", type(exc).__name__, exc)
+
+
 def follow_index_builds(container: Container) -> None:
     """Serve the build `simatch reindex` switches to, without a restart (its thread stops
     when the container closes)."""
@@ -105,7 +116,9 @@ def follow_index_builds(container: Container) -> None:
         switch.start()
 
 
-def create_app(container: Container, warm: bool = True) -> FastAPI:
+def create_app(container: Container, warm: bool = True, build_tables: bool = False) -> FastAPI:
+    """The API on ``container``. ``warm``: load the model before serving; ``build_tables``:
+    once serving, build the translation tables that are missing (``simatch serve``)."""
     settings = container.settings.api
     state = AppState(
         container=container,
@@ -135,6 +148,8 @@ def create_app(container: Container, warm: bool = True) -> FastAPI:
             task = asyncio.create_task(alerts_loop(container, alerts.alerts_interval))
         await anyio.to_thread.run_sync(start_import_jobs, container)
         await anyio.to_thread.run_sync(follow_index_builds, container)
+        if build_tables:
+            await anyio.to_thread.run_sync(build_translation_tables, container)
         yield
         await anyio.to_thread.run_sync(stop_import_jobs, container)
         if task is not None:

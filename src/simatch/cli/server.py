@@ -43,7 +43,7 @@ def serve(
         settings = box.settings.api
         configure_logging(settings)
         uvicorn.run(
-            create_app(box),
+            create_app(box, build_tables=True),
             host=host or settings.api_host,
             port=port or settings.api_port,
             log_config=None,

@@ -180,6 +180,18 @@ class BilingualDictionary:
         """True when lookups read a translation table (after reading it if not done yet)."""
         return self._translation_table() is not None
 
+    def reload_table(self) -> bool:
+        """Read the translation table again (one built after the first lookup, e.g. in the
+        background); True when lookups read one from now on. The table is read before it
+        replaces the old state, so a lookup meanwhile never waits for the reading; the
+        translations are the same either way."""
+        loader = self.table_loader
+        table = loader() if loader is not None else None
+        with self._table_lock:
+            self._table = table
+            self._table_read = True
+        return table is not None
+
     def _translation_table(self) -> Mapping[str, str] | None:
         if not self._table_read:
             with self._table_lock:

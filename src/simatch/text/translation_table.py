@@ -16,7 +16,8 @@ modules that compute them. A table with another signature is not read (lookups c
 as without one), and on reading a few entries are computed again and compared.
 
 Built by ``scripts/setup`` (``python -m simatch.text.build_tables``) into
-``SIMATCH_TRANSLATION_TABLE_DIR``.
+``SIMATCH_TRANSLATION_TABLE_DIR``; a server started without them builds them in the
+background (``simatch.text.table_build``).
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def load(
     if table is None:
         log.info(
             "no current translation table %s: dictionary translations are computed on first "
-            "use (python -m simatch.text.build_tables builds it; scripts/setup does)",
+            "use (python -m simatch.text.build_tables builds it; scripts/setup does, and "
+            "simatch serve in the background)",
             path,
         )
         return None
