@@ -116,6 +116,13 @@ class LanguageCentring:
             return found
         return float(np.mean(list(self.offsets.values()))) if self.offsets else 0.0
 
+    def record_lift(self, question: str, record: str | None) -> float:
+        """The similarity a record in language ``record`` gained, on the index's scale, for a
+        question in ``question`` (the part of its index similarity that is the lift; the
+        record is stored in the slot ``centre_documents`` gives it)."""
+        slot = (record or "fi") if (record or "fi") in SLOTS else "other"
+        return self.scale * self.lift(question, _slot(slot))
+
     def centre_query(self, vector: Vector, language: str) -> Vector:
         """The question as the index is searched with (``EXTRA_DIMS`` longer than the model's)."""
         centred = _unit(np.asarray(vector, np.float32)[None, :] - _common(self.queries))[0]
