@@ -40,6 +40,7 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ class LanguageCentring:
                 digest.update(f"{name}:{language}={values[language]:.6f}".encode())
         return f"lifted:{digest.hexdigest()[:12]}"
 
-    @property
+    @cached_property
     def scale(self) -> float:
         """Index cosine = scale * (centred cosine + lift - drop): the norms of the stored
         record and of the question, the same for every record and question."""

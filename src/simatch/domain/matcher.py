@@ -421,16 +421,24 @@ class Matcher:
             tuning.fuse(dense, lexical, boosts)
             for dense, lexical in zip(found[0::2], found[1::2], strict=True)
         ]
+        lifts: dict[str | None, float] = {}
         for ranking in fused:
             for cand in ranking:
-                self._set_lift(cand, language)
+                self._set_lift(cand, language, lifts)
         return fused
 
-    def _set_lift(self, cand: Scored, language: str) -> None:
+    def _set_lift(
+        self, cand: Scored, language: str, known: dict[str | None, float] | None = None
+    ) -> None:
         """``cand.lift``: what its language added to its dense similarity (0 when the dense
-        channel did not find it, or without centring)."""
-        if self.centring is not None and "dense" in cand.ranks:
-            cand.lift = self.centring.record_lift(language, cand.payload.get("language"))
+        channel did not find it, or without centring); ``known``: per record language."""
+        if self.centring is None or "dense" not in cand.ranks:
+            return
+        record = cand.payload.get("language")
+        known = {} if known is None else known
+        if record not in known:
+            known[record] = self.centring.record_lift(language, record)
+        cand.lift = known[record]
 
     def fuse(
         self, dense: Sequence[Hit], lexical: Sequence[Hit], boosts: dict[str, float] | None = None
