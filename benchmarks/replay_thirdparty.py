@@ -638,7 +638,14 @@ def demo_features(
         lexical = q[best]["lexical_scores"]
         for x in shown:
             x.payload["id"] = x.key
-        rows.append(_features(shown, q["language"], c, lexical, q[best]["lexical"], pools[best][1]))
+        centred = _unit(np.asarray(q["qvec"], np.float32) - _common(c.queries))
+
+        def pure(key: str, centred: Vector = centred) -> float:
+            return c.scale * float(space.centred[position[key]] @ centred)
+
+        rows.append(
+            _features(shown, q["language"], c, lexical, q[best]["lexical"], pools[best][1], pure)
+        )
         answerable.append(bool(q["relevant"]))
     return rows, answerable
 
