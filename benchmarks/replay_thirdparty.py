@@ -524,6 +524,8 @@ FEATURES = (
     "pure",  # the most similar shown item's common-centred cosine (no lift, no drop), scaled
     "lex_margin",  # the top lexical score over the mean of the lexical hits
     "lex_gap",  # the top lexical score over the second
+    "raw_top",  # the first shown (fused) item's similarity before the lift
+    "raw_top_max",  # the larger of raw and raw_top
 )
 
 
@@ -565,6 +567,8 @@ def _features(
         "pure": pure(closest_id),
         "lex_margin": top / (float(np.mean(scores)) or 1.0) if scores else 0.0,
         "lex_gap": top / (scores[1] or 1.0) if len(scores) > 1 else 1.0,
+        "raw_top": raw(shown[0]) if shown[0].similarity else 0.0,
+        "raw_top_max": max(raw(closest), raw(shown[0]) if shown[0].similarity else 0.0),
     }
 
 
@@ -757,6 +761,9 @@ def round6(dumps: Sequence[Path], demo_path: Path) -> None:
 VARIANTS: list[Any] = [
     ("sim", "score", "other"),
     ("raw", "score"),
+    ("raw_top", "score"),
+    ("raw", "raw_top", "score"),
+    ("raw_top_max", "score"),
     ("pure", "score"),
     ("pure", "score", "other"),
     ("raw", "pure", "score"),
