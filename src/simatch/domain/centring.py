@@ -40,6 +40,7 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ class LanguageCentring:
                 digest.update(f"{name}:{language}={values[language]:.6f}".encode())
         return f"lifted:{digest.hexdigest()[:12]}"
 
-    @property
+    @cached_property
     def scale(self) -> float:
         """Index cosine = scale * (centred cosine + lift - drop): the norms of the stored
         record and of the question, the same for every record and question."""
@@ -115,6 +116,13 @@ class LanguageCentring:
         if found is not None:
             return found
         return float(np.mean(list(self.offsets.values()))) if self.offsets else 0.0
+
+    def record_lift(self, question: str, record: str | None) -> float:
+        """The similarity a record in language ``record`` gained, on the index's scale, for a
+        question in ``question`` (the part of its index similarity that is the lift; the
+        record is stored in the slot ``centre_documents`` gives it)."""
+        slot = (record or "fi") if (record or "fi") in SLOTS else "other"
+        return self.scale * self.lift(question, _slot(slot))
 
     def centre_query(self, vector: Vector, language: str) -> Vector:
         """The question as the index is searched with (``EXTRA_DIMS`` longer than the model's)."""

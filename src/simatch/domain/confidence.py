@@ -17,6 +17,13 @@ meaningless across models. Everything here is measured per model on judged data
   fits). Ranks are relative (some record is always first), so only absolute scores can tell.
   Fitted on judged in-domain and out-of-domain questions (``simatch eval --set thirdparty
   --calibrate``).
+- ``fits_before_lift``: the rule reads that item's similarity *before* the lift its language
+  got for ranking (``Scored.lift``), so ranking and "does anything fit" have separate scales:
+  the lift is chosen per question language for ranking and differs by direction (Finnish
+  questions lift English records less than English questions lift Finnish ones), which one
+  "other language" term cannot tell apart. Fitted so since issue 10's sixth round
+  (``benchmarks/README.md``); the "other language" weight is then 0. Older files read the
+  lifted similarity.
 - ``similarity_floor``: below this similarity nothing fits. With ``fits``, the least
   similarity with which the rule can pass at all (what callers that prune by similarity
   need); without it, the rule itself (Youden's J between the best similarity of questions
@@ -53,6 +60,7 @@ class Calibration:
     weights: tuple[float, float, float] | None = None  # similarity, fused score, intercept
     # similarity, best fused score, other language, intercept: something fits when >= 0
     fits: tuple[float, float, float, float] | None = None
+    fits_before_lift: bool = False  # the rule and the floor read similarity - lift
     extra: dict[str, Any] = field(default_factory=dict, compare=False)  # provenance, figures
 
     def probability(self, similarity: float, score: float = 1.0) -> float:
@@ -64,11 +72,18 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def nothing_fits(
-        self, best_similarity: float, best_score: float = 1.0, other_language: bool = False
+        self,
+        best_similarity: float,
+        best_score: float = 1.0,
+        other_language: bool = False,
+        lift: float = 0.0,
     ) -> bool:
         """True when a result has no good match: its most similar item has this similarity
-        (and is in ``other_language`` than the question), its best fused score is
-        ``best_score``. The defaults are the most favourable (a lower bound)."""
+        (of which ``lift`` is what its language gained for ranking, and is in
+        ``other_language`` than the question), its best fused score is ``best_score``. The
+        defaults are the most favourable (a lower bound)."""
+        if self.fits_before_lift:
+            best_similarity -= lift
         if self.similarity_floor is not None and best_similarity < self.similarity_floor:
             return True
         if self.fits is None:
@@ -92,6 +107,7 @@ class Calibration:
             "similarity_floor": self.similarity_floor,
             "weights": list(self.weights) if self.weights is not None else None,
             "fits": list(self.fits) if self.fits is not None else None,
+            "fits_before_lift": self.fits_before_lift,
             "measured_on": self.measured_on,
         }
         entry.update(self.extra)
@@ -103,6 +119,7 @@ def load_calibration(path: Path, model_id: str) -> Calibration | None:
     if entry is None:
         return None
     known = {"strong", "possible", "duplicate", "similarity_floor", "weights", "fits"}
+    known.add("fits_before_lift")
     known.add("measured_on")
     fits = entry.get("fits")
     weights = entry.get("weights")
@@ -116,6 +133,7 @@ def load_calibration(path: Path, model_id: str) -> Calibration | None:
         similarity_floor=float(floor) if floor is not None else None,
         weights=(float(weights[0]), float(weights[1]), float(weights[2])) if weights else None,
         fits=(float(fits[0]), float(fits[1]), float(fits[2]), float(fits[3])) if fits else None,
+        fits_before_lift=bool(entry.get("fits_before_lift", False)),
         extra={k: v for k, v in entry.items() if k not in known},
     )
 

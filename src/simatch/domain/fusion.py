@@ -40,6 +40,10 @@ class Scored:
     score: float
     similarity: float  # dense cosine, or the best seen; 0 when only lexical found it
     ranks: dict[str, int]
+    # The part of ``similarity`` the record gained for being in another language than the
+    # question (``LanguageCentring.record_lift``; set by the Matcher): it ranks with it, and
+    # whether anything fits may be judged on the similarity before it (``Calibration``).
+    lift: float = 0.0
 
 
 def fuse(

@@ -170,7 +170,7 @@ class Matcher:
         filters = [replace(base, kinds=non_call_kinds)]
         if "funders" in want:
             filters.append(replace(base, kinds=("call",), open_on=today))
-        others, *rest = self._retrieve(search_vector, terms, filters, pool, boosts)
+        others, *rest = self._retrieve(search_vector, terms, filters, pool, boosts, detected)
         calls = rest[0] if rest else []
         innovations = [c for c in others if c.payload["kind"] == "innovation"]
         # Pick what each section shows, read those records whole in one go, then explain them.
@@ -223,7 +223,7 @@ class Matcher:
             active_only=True,
         )
         limit = limit or self.tuning.candidates
-        return self._retrieve(vector, terms, [flt], limit, {}, tuple(channels))[0]
+        return self._retrieve(vector, terms, [flt], limit, {}, detected, tuple(channels))[0]
 
     def query_texts(self, queries: Sequence[Query]) -> list[str]:
         """The texts ``prepare`` embeds (checked and cleaned as a match cleans them)."""
@@ -334,8 +334,9 @@ class Matcher:
         payloads = self.index.get(list({c.key for shown in chosen for c in shown}))
 
         def grade(cand: Scored, language: str) -> Confidence:
+            self._set_lift(cand, language)
             if self.calibration is not None and self.calibration.nothing_fits(
-                cand.similarity, cand.score, _other_language(cand, language)
+                cand.similarity, cand.score, _other_language(cand, language), cand.lift
             ):
                 return "weak"
             return self._confidence(cand)
@@ -398,9 +399,11 @@ class Matcher:
         filters: list[SearchFilter],
         limit: int,
         boosts: dict[str, float],
+        language: str,
         channels: tuple[Channel, ...] = CHANNELS,
     ) -> list[list[Scored]]:
-        """One fused ranking per filter, from one batch of searches."""
+        """One fused ranking per filter, from one batch of searches (each candidate's ``lift``
+        set for a question in ``language``)."""
         none = SparseVector([], [])  # a channel left out: the index skips empty searches
         searches: list[Search] = []
         for flt in filters:
@@ -414,10 +417,28 @@ class Matcher:
                 dense_weight=1.0 if "dense" in channels else 0.0,
                 lexical_weight=1.0 if "lexical" in channels else 0.0,
             )
-        return [
+        fused = [
             tuning.fuse(dense, lexical, boosts)
             for dense, lexical in zip(found[0::2], found[1::2], strict=True)
         ]
+        lifts: dict[str | None, float] = {}
+        for ranking in fused:
+            for cand in ranking:
+                self._set_lift(cand, language, lifts)
+        return fused
+
+    def _set_lift(
+        self, cand: Scored, language: str, known: dict[str | None, float] | None = None
+    ) -> None:
+        """``cand.lift``: what its language added to its dense similarity (0 when the dense
+        channel did not find it, or without centring); ``known``: per record language."""
+        if self.centring is None or "dense" not in cand.ranks:
+            return
+        record = cand.payload.get("language")
+        known = {} if known is None else known
+        if record not in known:
+            known[record] = self.centring.record_lift(language, record)
+        cand.lift = known[record]
 
     def fuse(
         self, dense: Sequence[Hit], lexical: Sequence[Hit], boosts: dict[str, float] | None = None
@@ -449,7 +470,8 @@ class Matcher:
         """The result's confidence is that of its best candidate on the first ``top`` ranks of
         any pool behind a section (so "show more" pages are graded like the first page).
         Whether anything fits at all is the calibration's rule on the most similar of them
-        (``Calibration.nothing_fits``): when nothing does, or nothing was found, every item is
+        (``Calibration.nothing_fits``, on its similarity before its language's lift when the
+        calibration was fitted so): when nothing does, or nothing was found, every item is
         weak and each section keeps only its ``weak_items`` best items. A result whose items
         are all weak but which passes the rule is not a "no good match": weak items are less
         likely relevant than most shown, not off the subject."""
@@ -466,6 +488,7 @@ class Matcher:
                 closest.similarity,
                 max(c.score for c in candidates),
                 _other_language(closest, language),
+                closest.lift,
             )
         if self.calibration is not None and self.calibration.fits is None and best == "weak":
             nothing = True  # a calibration without the rule: nothing better than weak fits

@@ -45,6 +45,7 @@ def calibrate_on_dev(
         similarity_floor=fitted.similarity_floor,
         weights=fitted.weights,
         fits=fitted.fits,
+        fits_before_lift=fitted.fits_before_lift,
         extra={
             **fitted.extra,
             "commit": commit,
