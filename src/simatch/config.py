@@ -325,7 +325,17 @@ class ApiSettings(BaseSettings):
         "127.0.0.1", description="Proxies trusted for X-Forwarded-For (uvicorn), comma-separated."
     )
     console_session_hours: float = Field(
-        8.0, gt=0, le=720, description="Staff console: a sign-in lasts this long (hours)."
+        8.0,
+        gt=0,
+        le=720,
+        description="Staff console: a sign-in lasts at most this long, however much it is "
+        "used (hours).",
+    )
+    console_idle_minutes: float = Field(
+        60.0,
+        gt=0,
+        le=43200,
+        description="Staff console: a session not used for this long ends (minutes).",
     )
 
     @field_validator("cors_origins", mode="before")

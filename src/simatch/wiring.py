@@ -603,10 +603,15 @@ class Container:
 
     @property
     def session_service(self) -> SessionService:
-        hours = self.settings.api.console_session_hours
+        api = self.settings.api
         return self._once(
             "session_service",
-            lambda: SessionService(self.keys, self.sessions, timedelta(hours=hours)),
+            lambda: SessionService(
+                self.keys,
+                self.sessions,
+                timedelta(hours=api.console_session_hours),
+                timedelta(minutes=api.console_idle_minutes),
+            ),
         )
 
     @property

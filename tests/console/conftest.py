@@ -29,7 +29,7 @@ class Console:
         return found[1]
 
 
-def sign_in(client: TestClient, token: str, next_url: str = "/console/") -> httpx.Response:
+def sign_in(client: httpx.Client, token: str, next_url: str = "/console/") -> httpx.Response:
     """Posts the sign-in form as a browser would (its double-submit token included)."""
     form = client.get("/console/sign-in")
     found = re.search(r'name="token" value="([^"]+)"', form.text)

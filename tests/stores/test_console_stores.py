@@ -66,6 +66,13 @@ def test_sessions_expire_and_end_with_their_key(backend: StateBackend) -> None:
     assert store.get("h-a", now) is None and store.get("h-c", now) is not None
     store.delete("h-c")
     assert store.get("h-c", now) is None
+    # Used, a session ends later; one that has ended is not brought back.
+    store.create(session("d", "k3", 1))
+    assert store.extend("h-d", now + timedelta(hours=2), now + timedelta(minutes=30))
+    assert store.get("h-d", now + timedelta(hours=1, minutes=30)) == session("d", "k3", 2)
+    assert not store.extend("h-d", now + timedelta(hours=5), now + timedelta(hours=2))
+    assert store.get("h-d", now + timedelta(hours=2)) is None
+    assert not store.extend("h-gone", now + timedelta(hours=5), now)
     store.close()
 
 

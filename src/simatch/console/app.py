@@ -11,7 +11,13 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from simatch.console.routes import audit, auth, home, imports, records, review
-from simatch.console.security import PREFIX, CsrfRefused, SignInRequired, harden
+from simatch.console.security import (
+    PREFIX,
+    SESSION_COOKIE,
+    CsrfRefused,
+    SignInRequired,
+    harden,
+)
 from simatch.console.web import render
 
 STATIC = Path(__file__).parent / "static"
@@ -29,10 +35,17 @@ def mount_console(app: FastAPI) -> None:
 
 async def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
     target = f"{PREFIX}/sign-in?next={quote(exc.next_url, safe='')}"
+    if exc.ended:
+        target += "&ended=1"  # the page says why; the cookie that ended is dropped
+    response: Response
     if request.headers.get("hx-request") == "true":
         # htmx follows a redirect inside the page; tell it to load the whole sign-in page.
-        return harden(Response(status_code=204, headers={"HX-Redirect": target}))
-    return harden(RedirectResponse(target, status_code=303))
+        response = Response(status_code=204, headers={"HX-Redirect": target})
+    else:
+        response = RedirectResponse(target, status_code=303)
+    if exc.ended:
+        response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    return harden(response)
 
 
 async def _csrf_refused(request: Request, exc: CsrfRefused) -> Response:

@@ -31,10 +31,13 @@ CSP = (
 
 
 class SignInRequired(Exception):
-    """No live session: the console answers with the sign-in page (a redirect)."""
+    """No live session: the console answers with the sign-in page (a redirect). ``ended``:
+    the request carried a session that has ended (idle too long, its lifetime over, signed
+    out or its key revoked), which the sign-in page says."""
 
-    def __init__(self, next_url: str) -> None:
+    def __init__(self, next_url: str, ended: bool = False) -> None:
         self.next_url = next_url
+        self.ended = ended
 
 
 class CsrfRefused(Exception):
@@ -71,10 +74,11 @@ def safe_next(url: str | None) -> str:
 
 
 async def current_session(request: Request, sessions: SessionServiceDep) -> ConsoleSession:
-    session = sessions.current(request.cookies.get(SESSION_COOKIE))
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = sessions.current(cookie)
     if session is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(quote(target, safe="/?=&"))
+        raise SignInRequired(quote(target, safe="/?=&"), ended=bool(cookie))
     return session
 
 

@@ -1,6 +1,9 @@
 """Staff console sessions: an API key of scope curate or admin is exchanged once for a
 session; the browser then holds only the session's id in a cookie. Only a hash of that id
-is stored, like API keys. Each session carries its own CSRF token for the forms."""
+is stored, like API keys. Each session carries its own CSRF token for the forms.
+
+A session ends when it has not been used for the idle time, and in any case a lifetime
+after it was created: ``expires`` is the earlier of the two, moved on as it is used."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ class ConsoleSession:
     key_name: str
     csrf: str
     created: datetime
-    expires: datetime
+    expires: datetime  # when it ends unless it is used before (never after its lifetime)
 
 
 def new_session_id() -> str:
@@ -34,6 +37,11 @@ class SessionStore(Protocol):
 
     def get(self, id_hash: str, now: datetime) -> ConsoleSession | None:
         """The session if it exists and has not expired at ``now``."""
+        ...
+
+    def extend(self, id_hash: str, expires: datetime, now: datetime) -> bool:
+        """Move the end of a session live at ``now`` to ``expires`` (it was used); False
+        when it had ended or is gone."""
         ...
 
     def delete(self, id_hash: str) -> None: ...

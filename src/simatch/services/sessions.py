@@ -1,11 +1,14 @@
 """Signing in to the staff console: an API key of scope curate (or admin) is exchanged for a
 session that expires; the key itself never reaches the browser's storage. A session ends
-when it expires, when its owner signs out, or when its key is revoked."""
+when it has not been used for the idle time, a lifetime after it began however much it is
+used, when its owner signs out, or when its key is revoked. Both times are kept by the
+server (the store's ``expires``), whatever the browser keeps."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from simatch.domain.keys import Scope
@@ -14,6 +17,9 @@ from simatch.domain.stores import KeyStore
 from simatch.errors import Forbidden, NotFound, Unauthenticated
 
 CONSOLE_SCOPE: Scope = "curate"
+# A used session's end is written again only once it would move by this much (at most),
+# not on every request: it may then end up to this much before the idle time is over.
+EXTEND_STEP = timedelta(minutes=1)
 
 
 def utc_now() -> datetime:
@@ -26,12 +32,16 @@ class SessionService:
         keys: KeyStore,
         store: SessionStore,
         ttl: timedelta,
+        idle: timedelta | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        """``ttl``: the lifetime of a session, however much it is used; ``idle``: a session
+        not used for this long ends (None: only the lifetime counts)."""
         self.keys = keys
         self.store = store
         self.ttl = ttl
-        self._clock = clock
+        self.idle = idle if idle is not None and idle < ttl else ttl
+        self.clock = clock
 
     def sign_in(self, token: str) -> tuple[ConsoleSession, str]:
         """The new session and its id (for the cookie; only its hash is stored).
@@ -44,7 +54,7 @@ class SessionService:
                 f"The key '{key.name}' lacks the scope '{CONSOLE_SCOPE}'.",
                 {"required_scope": CONSOLE_SCOPE},
             )
-        now = self._clock()
+        now = self.clock()
         self.store.purge(now)
         session_id = new_session_id()
         session = ConsoleSession(
@@ -53,18 +63,21 @@ class SessionService:
             key_name=key.name,
             csrf=secrets.token_urlsafe(32),
             created=now,
-            expires=now + self.ttl,
+            expires=now + self.idle,
         )
         self.store.create(session)
         return session, session_id
 
     def current(self, session_id: str | None) -> ConsoleSession | None:
-        """The live session with this id, or None (unknown, expired, or its key revoked)."""
+        """The live session with this id, or None (unknown, idle too long, past its
+        lifetime, or its key revoked). Using it moves its end to the idle time from now
+        (never past its lifetime)."""
         if not session_id or len(session_id) > 100:
             return None
-        session = self.store.get(hash_session_id(session_id), self._clock())
-        if session is None:
-            return None
+        now = self.clock()
+        session = self.store.get(hash_session_id(session_id), now)
+        if session is None or now >= session.created + self.ttl:
+            return None  # (the lifetime may have been shortened since it began)
         try:
             active = self.keys.get(session.key_id).active
         except NotFound:
@@ -72,6 +85,11 @@ class SessionService:
         if not active:
             self.store.delete_for_key(session.key_id)
             return None
+        expires = min(session.created + self.ttl, now + self.idle)
+        if expires - session.expires >= min(EXTEND_STEP, self.idle / 10):
+            if not self.store.extend(session.id_hash, expires, now):
+                return None  # signed out meanwhile
+            session = replace(session, expires=expires)
         return session
 
     def scopes_allow(self, session: ConsoleSession, scope: Scope) -> bool:

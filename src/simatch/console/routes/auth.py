@@ -26,9 +26,12 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
 @router.get("/sign-in")
-def sign_in_page(request: Request, next: str | None = None) -> Response:
+def sign_in_page(request: Request, next: str | None = None, ended: bool = False) -> Response:
     token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(24)
-    response = render(request, "sign_in.html", None, next=safe_next(next), token=token, error="")
+    notice = "console_session_ended" if ended else ""
+    response = render(
+        request, "sign_in.html", None, next=safe_next(next), token=token, error="", notice=notice
+    )
     set_cookie(request, response, SIGN_IN_COOKIE, token, 3600)
     return response
 
@@ -47,7 +50,9 @@ def sign_in(
 
     def refuse(error: str, status: int) -> Response:
         fresh = secrets.token_urlsafe(24)
-        page = render(request, "sign_in.html", None, status, next=target, token=fresh, error=error)
+        page = render(
+            request, "sign_in.html", None, status, next=target, token=fresh, error=error, notice=""
+        )
         set_cookie(request, page, SIGN_IN_COOKIE, fresh, 3600)
         return page
 
@@ -57,7 +62,7 @@ def sign_in(
     try:
         # Failed and successful tries alike count: guessing keys here is rate limited too.
         state.client_limiter.hit(f"addr:{address}")
-        session, session_id = sessions.sign_in(key)
+        _, session_id = sessions.sign_in(key)
     except RateLimited:
         return refuse("console_error_rate_limited", 429)
     except Unauthenticated:
@@ -65,7 +70,7 @@ def sign_in(
     except Forbidden:
         return refuse("console_error_scope", 403)
     response = RedirectResponse(target, status_code=303)
-    age = int((session.expires - session.created).total_seconds())
+    age = int(sessions.ttl.total_seconds())  # the server ends it sooner when it idles
     set_cookie(request, response, SESSION_COOKIE, session_id, age)
     response.delete_cookie(SIGN_IN_COOKIE, path=PREFIX)
     return harden(response)

@@ -46,6 +46,14 @@ class PgSessionStore:
             ).fetchone()
         return None if row is None else _session(row)
 
+    def extend(self, id_hash: str, expires: datetime, now: datetime) -> bool:
+        with self._db.connection() as conn:
+            changed = conn.execute(
+                "UPDATE console_sessions SET expires = %s WHERE id_hash = %s AND expires > %s",
+                (expires, id_hash, now),
+            ).rowcount
+        return changed > 0
+
     def delete(self, id_hash: str) -> None:
         with self._db.connection() as conn:
             conn.execute("DELETE FROM console_sessions WHERE id_hash = %s", (id_hash,))

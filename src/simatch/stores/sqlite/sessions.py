@@ -54,6 +54,14 @@ class SqliteSessionStore:
             ).fetchone()
         return None if row is None else _session(row)
 
+    def extend(self, id_hash: str, expires: datetime, now: datetime) -> bool:
+        with self._lock, self._db:
+            changed = self._db.execute(
+                "UPDATE sessions SET expires = ? WHERE id_hash = ? AND expires > ?",
+                (expires.timestamp(), id_hash, now.timestamp()),
+            ).rowcount
+        return changed > 0
+
     def delete(self, id_hash: str) -> None:
         with self._lock, self._db:
             self._db.execute("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
