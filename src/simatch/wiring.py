@@ -78,6 +78,7 @@ from simatch.services import (
 )
 from simatch.sources.factory import build_sources
 from simatch.stores.factory import (
+    UPLOADS_DIR,
     StateBackend,
     open_alert_store,
     open_audit_log,
@@ -630,7 +631,7 @@ class Container:
     def import_job_service(self) -> ImportJobService:
         """Background imports (API, staff console: staged with a preview first);
         ``start()`` it where jobs should run."""
-        uploads = self.settings.index.data_dir / "uploads"
+        uploads = self.settings.index.data_dir / UPLOADS_DIR
         days = self.settings.ingest.import_upload_days
 
         def build() -> ImportJobService:

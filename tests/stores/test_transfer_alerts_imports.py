@@ -1,19 +1,30 @@
 """`simatch migrate-state` carries the alert store (subscriptions, the detection journal, what
 each need was alerted about, digest items, reminders, the outbox and the unsubscribe secret)
-and the background-import history into PostgreSQL, where the PostgreSQL stores read them;
-running it again adds nothing."""
+and the background-import history, with the uploads a retry needs, into PostgreSQL, where
+the PostgreSQL stores read them; running it again adds nothing."""
 
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from simatch.config import IndexSettings, StateSettings
+from simatch.config import (
+    EmbeddingSettings,
+    IndexSettings,
+    IngestEnvSettings,
+    Settings,
+    StateSettings,
+    TextSettings,
+)
 from simatch.domain.alerts import AlertItem, Found, Subscription
 from simatch.domain.audit import Actor
 from simatch.domain.imports import SharedImportJobs
+from simatch.domain.ports import SearchFilter
 from simatch.stores.factory import StateBackend, open_alert_store, open_import_jobs, open_state
+from simatch.wiring import Container
+from tests.api.test_import_jobs import rows
 from tests.serving import run_simatch, simatch_env
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -125,3 +136,71 @@ def test_migrate_state_copies_alerts_and_import_jobs_once(
         assert not jobs.fetch_upload(killed.upload, io.BytesIO())
     finally:
         shared.close()
+
+
+def test_the_uploads_of_jobs_to_retry_move_and_a_replica_retries_them(
+    tmp_path: Path, fresh_pg_url: str
+) -> None:
+    data = tmp_path / "data"
+    uploads = data / "uploads"
+    uploads.mkdir(parents=True)
+    contents = {"f": rows(5), "m": rows(7, start=100), "x": rows(20_000, start=1000), "s": rows(2)}
+    assert len(contents["x"]) > 1 << 20  # kept in more than one part
+    for name, content in contents.items():
+        (uploads / f"{name}.upload").write_bytes(content)
+    jobs = open_import_jobs(StateBackend(data))
+    failed = jobs.create("f" * 32, "five.jsonl", "jsonl", str(uploads / "f.upload"), "host:1")
+    jobs.start(failed.id)
+    jobs.finish(failed.id, "failed", {"read": 2}, None, "the disk was full")
+    # Killed mid-run in a data directory that was moved since: its file is under this one.
+    moved = jobs.create("m" * 32, "seven.jsonl", "jsonl", "/old/data/uploads/m.upload", "host:1")
+    jobs.start(moved.id)
+    jobs.progress(moved.id, {"read": 3, "added": 3}, {"ok": True})
+    cancelled = jobs.create("x" * 32, "big.jsonl", "jsonl", str(uploads / "x.upload"), "host:1")
+    jobs.request_cancel(cancelled.id)
+    done = jobs.create("s" * 32, "two.jsonl", "jsonl", str(uploads / "s.upload"), "host:1")
+    jobs.start(done.id)
+    jobs.finish(done.id, "succeeded", {"read": 2, "added": 2}, {"ok": True})
+    gone = jobs.create("g" * 32, "gone.jsonl", "jsonl", str(uploads / "g.upload"), "host:1")
+    jobs.start(gone.id)
+    jobs.finish(gone.id, "failed", {}, None, "cleaned since")  # its file is no longer kept
+    jobs.close()
+    env = simatch_env(data)
+
+    first = run_simatch("migrate-state", "--to", fresh_pg_url, env=env)
+    assert first.returncode == 0, first.stderr
+    counts = {line.split()[0]: line.split()[1:] for line in first.stdout.splitlines()}
+    assert counts["import_jobs"] == ["5", "read", "5", "added"]
+    assert counts["import_uploads"] == ["3", "read", "3", "added"]  # not the success's
+    again = run_simatch("migrate-state", "--to", fresh_pg_url, env=env)
+    assert again.returncode == 0, again.stderr
+    recount = {line.split()[0]: line.split()[1:] for line in again.stdout.splitlines()}
+    assert recount["import_uploads"] == ["3", "read", "0", "added"]
+
+    shutil.rmtree(uploads)  # the replicas run on other machines: the files are not there
+    replica = Container(
+        Settings(
+            index=IndexSettings(data_dir=tmp_path / "replica"),
+            state=StateSettings(database_url=fresh_pg_url),
+            embedding=EmbeddingSettings(embedding_backend="fake"),
+            text=TextSettings(),
+            ingest=IngestEnvSettings(optimize_after=10**9),
+        )
+    )
+    service = replica.import_job_service
+    try:
+        store = replica.import_jobs
+        assert isinstance(store, SharedImportJobs)
+        for job, name in ((failed, "f"), (moved, "m"), (cancelled, "x")):
+            fetched = io.BytesIO()
+            assert store.fetch_upload(job.upload, fetched), name
+            assert fetched.getvalue() == contents[name], name
+        assert not store.has_upload(done.upload) and not store.has_upload(gone.upload)
+        for job, added in ((failed, 5), (moved, 7)):
+            retried = service.wait(service.retry(job.id).id, timeout=60)
+            assert retried.state == "succeeded", retried.error
+            assert retried.progress["added"] == added
+        assert replica.index.count(SearchFilter(kinds=("actor",))) == 12
+    finally:
+        service.stop()
+        replica.close()

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from simatch.stores.postgres.database import Database
 
 
+# Under the data directory: uploads waiting for their import job (on one machine; replicas keep
+# them in the database).
+UPLOADS_DIR = "uploads"
+
+
 @dataclass
 class StateBackend:
     """Where this process keeps its state: ``database`` (shared PostgreSQL) when set, else

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simatch.stores.factory import UPLOADS_DIR
 from simatch.stores.postgres.database import Database
+from simatch.stores.postgres.import_jobs import keep_upload
 from simatch.stores.postgres.migrations import migrate
 from simatch.stores.postgres.schema import ALL
 
@@ -269,6 +271,11 @@ _IMPORT_JOB_COPY = Copy(
     prepare=_upgrade_import_jobs,
 )
 COPIES: tuple[Copy, ...] = (*_CORE_COPIES, *_ALERT_COPIES, _IMPORT_JOB_COPY)
+# The uploads of jobs that did not succeed (failed, cancelled, interrupted, staged): what a
+# retry runs again. On one machine they are files under the data directory's ``uploads/``;
+# replicas read them from ``import_uploads``, under the name the job gives them.
+_UPLOADS = "import_uploads"
+_UPLOADS_SELECT = "SELECT upload FROM import_jobs WHERE state != 'succeeded' ORDER BY seq"
 
 
 @dataclass(frozen=True)
@@ -286,9 +293,48 @@ def copy_state(
     db = Database(url, max_size=2, timeout=timeout)
     try:
         migrate(db, ALL)
-        return [_copy_one(db, data_dir, copy) for copy in copies]
+        copied = [_copy_one(db, data_dir, copy) for copy in copies]
+        if _IMPORT_JOB_COPY in copies:
+            copied.append(_copy_uploads(db, data_dir))
+        return copied
     finally:
         db.close()
+
+
+def _copy_uploads(db: Database, data_dir: Path) -> Copied:
+    """The kept uploads of the jobs that a retry may run again, each in one transaction
+    (never half an upload). A job names its file by the path it had when it was written;
+    a data directory moved since has it under its own ``uploads/``. An upload no longer
+    kept (cleaned after ``keep_uploads``) stays missing: its job cannot be retried, as
+    before. Read: the uploads found; added: those not in PostgreSQL yet."""
+    path = data_dir / _IMPORT_JOB_COPY.file
+    if not path.exists():
+        return Copied(_UPLOADS, 0, 0)
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        names = [str(row[0]) for row in source.execute(_UPLOADS_SELECT)]
+    except sqlite3.OperationalError:  # a file from before import jobs
+        return Copied(_UPLOADS, 0, 0)
+    finally:
+        source.close()
+    read = added = 0
+    for name in dict.fromkeys(names):
+        file = _upload_file(data_dir, name)
+        if file is None:
+            continue
+        read += 1
+        with db.transaction() as conn:
+            added += keep_upload(conn, name, file)
+    return Copied(_UPLOADS, read, added)
+
+
+def _upload_file(data_dir: Path, name: str) -> Path | None:
+    """Where a job's upload is now: at its path, else under this data directory."""
+    at = Path(name)
+    for candidate in (at, data_dir / UPLOADS_DIR / at.name):
+        if at.name and candidate.is_file():
+            return candidate
+    return None
 
 
 def _copy_one(db: Database, data_dir: Path, copy: Copy) -> Copied:

@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 from simatch.domain.audit import Actor
 from simatch.domain.imports import FINISHED, ImportJob, JobState
 from simatch.stores.postgres import claims
-from simatch.stores.postgres.database import Database
+from simatch.stores.postgres.database import Connection, Database
 from simatch.stores.postgres.migrations import Migrations
 from simatch.stores.queues import Queue
 
@@ -87,19 +87,7 @@ class PgImportJobStore:
         state = "queued" if preview is None else "staged"
         shown = Jsonb(preview) if preview is not None else None
         with self._db.transaction() as conn:
-            kept = conn.execute(
-                "SELECT 1 FROM import_uploads WHERE upload = %s LIMIT 1", (upload,)
-            ).fetchone()
-            path = Path(upload)
-            if kept is None and path.is_file():
-                with path.open("rb") as handle, conn.cursor() as cur:
-                    part = 0
-                    while data := handle.read(_PART):
-                        cur.execute(
-                            "INSERT INTO import_uploads (upload, part, data) VALUES (%s, %s, %s)",
-                            (upload, part, data),
-                        )
-                        part += 1
+            keep_upload(conn, upload, Path(upload))
             row = conn.execute(
                 "INSERT INTO import_jobs (id, source, format, state, created_at, worker,"
                 " upload, submitted_by, preview) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -256,6 +244,24 @@ class PgImportJobStore:
 
     def close(self) -> None:
         """The database is shared and closed by its owner."""
+
+
+def keep_upload(conn: Connection, upload: str, path: Path) -> bool:
+    """Keep the bytes of the file at ``path`` as the upload ``upload`` (1 MiB a row), in the
+    caller's transaction, unless they are kept already or there is no such file. Returns
+    whether they were added."""
+    kept = conn.execute("SELECT 1 FROM import_uploads WHERE upload = %s LIMIT 1", (upload,))
+    if kept.fetchone() is not None or not path.is_file():
+        return False
+    with path.open("rb") as handle, conn.cursor() as cur:
+        part = 0
+        while data := handle.read(_PART):
+            cur.execute(
+                "INSERT INTO import_uploads (upload, part, data) VALUES (%s, %s, %s)",
+                (upload, part, data),
+            )
+            part += 1
+    return True
 
 
 def _now() -> datetime:
