@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -28,7 +29,7 @@ from simatch.domain.ports import (
     VectorIndex,
 )
 from simatch.errors import BackendUnavailable, InvalidInput, ModelMismatch
-from simatch.index.schema import CollectionSchema, load_schema
+from simatch.index.schema import CollectionSchema, load_schema, point_id
 
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
 
@@ -39,6 +40,7 @@ TODAY = date(2026, 11, 15)
 # Term ids of the hand-made sparse vectors: COMMON is in every record but need:1,
 # RARE only in need:1, so IDF must rank need:1 first for a query on both.
 COMMON, RARE, OTHER = 1, 99, 50
+TIE = 7  # only in records that tie (``test_equal_scores_...``)
 
 
 def unit(seed: int) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -286,6 +288,31 @@ def test_rank_batch_is_search_batch_without_payloads(index: VectorIndex) -> None
     full, lean = both()
     assert lean == full and "call:open" not in {k for r in lean for k in r}
     assert index.rank_batch([]) == []
+
+
+def test_equal_scores_come_in_point_id_order_also_where_the_limit_cuts(
+    index: VectorIndex,
+) -> None:
+    """The engine's order of hits of equal score is not fixed (it changed between runs on
+    copies of one data directory, ``settled``): every search gives them in point-id order,
+    also where the limit cuts a run of them."""
+    ties = [f"innovation:tie-{n:02d}" for n in range(12)]
+    ordered = sorted(ties, key=lambda k: uuid.UUID(point_id(k)))
+    # Written in the reverse order, in two batches: not the order the searches must give.
+    written = [make_doc(k, 42, {TIE: 1.0}) for k in reversed(ordered)]
+    index.upsert(written[:7])
+    index.upsert(written[7:])
+    innovations = SearchFilter(kinds=("innovation",))
+    for limit in (1, 5, 11, 12, 13):
+        searches = [
+            Search(unit(42), innovations, limit),
+            Search(SparseVector([TIE], [1.0]), innovations, limit),
+        ]
+        dense, lexical = index.rank_batch(searches)
+        assert dense.keys[:12] == ordered[:limit] and len(dense.keys) == limit, limit
+        assert lexical.keys == ordered[:limit], limit  # only the ties have the term
+        for hits, ranked in zip(index.search_batch(searches), (dense, lexical), strict=True):
+            assert [h.key for h in hits] == ranked.keys, limit
 
 
 def test_sparse_empty_query_returns_nothing(index: VectorIndex) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar
 
@@ -48,6 +49,7 @@ from simatch.index.schema import (
     meta_to_dict,
     parse_cursor,
     point_id,
+    settled,
 )
 
 P = ParamSpec("P")
@@ -239,6 +241,15 @@ class ServerIndex:
     def _query(
         self, searches: Sequence[Search], with_payload: bool | list[str]
     ) -> list[list[models.ScoredPoint]]:
+        """Each search's points, best first, equal scores in point-id order (``settled``:
+        the same in every build of the index)."""
+        return settled(
+            searches, lambda batch: self._server(batch, with_payload), _score, _point_order
+        )
+
+    def _server(
+        self, searches: Sequence[Search], with_payload: bool | list[str]
+    ) -> list[list[models.ScoredPoint]]:
         requests = {
             i: self._request(s, with_payload)
             for i, s in enumerate(searches)
@@ -398,3 +409,12 @@ def client_filter(flt: SearchFilter | None) -> models.Filter | None:
     if parts.active_only:
         must.append(models.IsEmptyCondition(is_empty=models.PayloadField(key=WITHDRAWN_FIELD)))
     return models.Filter(must=must)
+
+
+def _score(point: models.ScoredPoint) -> float:
+    return point.score
+
+
+def _point_order(point: models.ScoredPoint) -> uuid.UUID:
+    """Point ids are UUIDs (``point_id``): ordered as the edge adapter orders them."""
+    return uuid.UUID(str(point.id))

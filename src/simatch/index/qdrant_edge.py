@@ -56,6 +56,7 @@ from simatch.index.schema import (
     meta_to_dict,
     parse_cursor,
     point_id,
+    settled,
 )
 
 # Segments are persisted at most this often while writing (the WAL holds what is newer).
@@ -252,9 +253,7 @@ class EdgeIndex:
         return self.search_batch([Search(vector, flt, limit)])[0]
 
     def search_batch(self, searches: Sequence[Search]) -> list[list[Hit]]:
-        found = self._query(searches)
-        # Each read of a point's id builds a new UUID object in the binding: read it once.
-        scored = [[(_uuid(p.id), p.score) for p in points] for points in found]
+        scored = self._query(searches)
         fields = self._fields
         missing: list[qe.PointId] = [i for points in scored for i, _ in points if i not in fields]
         filled = self._fill(self._open_shard(), missing) if missing else {}
@@ -271,25 +270,31 @@ class EdgeIndex:
     def rank_batch(self, searches: Sequence[Search]) -> list[Ranking]:
         found = self._query(searches)
         fields = self._fields
-        ids = [[_uuid(p.id) for p in points] for points in found]
+        ids = [[i for i, _ in points] for points in found]
         missing: list[qe.PointId] = [i for row in ids for i in row if i not in fields]
         filled = self._fill(self._open_shard(), missing) if missing else {}
         out: list[Ranking] = []
         for row, points in zip(ids, found, strict=True):
             got = [fields.get(i) for i in row]
-            scores = [p.score for p in points]
+            scores = [x for _, x in points]
             if None in got:  # seen for the first time, or deleted since the search
                 got = [f if f is not None else filled.get(i) for i, f in zip(row, got, strict=True)]
                 scores = [x for x, f in zip(scores, got, strict=True) if f is not None]
             out.append(Ranking([f["key"] for f in got if f is not None], scores))
         return out
 
-    def _query(self, searches: Sequence[Search]) -> list[list[qe.ScoredPoint]]:
+    def _query(self, searches: Sequence[Search]) -> list[list[tuple[uuid.UUID, float]]]:
+        """Each search's point ids and scores, best first, equal scores in point-id order
+        (``settled``: the same in every build of the index)."""
+        return settled(searches, self._engine, _score, _point)
+
+    def _engine(self, searches: Sequence[Search]) -> list[list[tuple[uuid.UUID, float]]]:
         """The engine's points of each search (none for an empty sparse one), from one call:
         the binding holds the GIL for the whole engine call, so fewer is better. The dense
         searches go first and the sparse ones after: the engine scores runs of alike
         searches together, and a batch that alternates them took about twice as long
-        (1,758 searches of alert detection: 0.9 s against 0.45 s)."""
+        (1,758 searches of alert detection: 0.9 s against 0.45 s). Each read of a point's id
+        builds a new UUID object in the binding: it is read once, here."""
         filters: dict[SearchFilter, qe.Filter | None] = {}  # a batch repeats a few filters
         for search in searches:
             if search.flt not in filters:
@@ -298,13 +303,13 @@ class EdgeIndex:
             (i for i, s in enumerate(searches) if not _empty(s)),
             key=lambda i: isinstance(searches[i].vector, SparseVector),
         )
-        out: list[list[qe.ScoredPoint]] = [[] for _ in searches]
+        out: list[list[tuple[uuid.UUID, float]]] = [[] for _ in searches]
         if not order:
             return out
         requests = [self._request(searches[i], filters[searches[i].flt]) for i in order]
         found = self._open_shard().query_batch(qe.QueryBatchRequest(requests))
         for i, points in zip(order, found, strict=True):
-            out[i] = points
+            out[i] = [(_uuid(p.id), p.score) for p in points]
         return out
 
     def scroll(
@@ -449,6 +454,14 @@ class EdgeIndex:
 
 def _empty(search: Search) -> bool:
     return isinstance(search.vector, SparseVector) and search.vector.is_empty()
+
+
+def _score(found: tuple[uuid.UUID, float]) -> float:
+    return found[1]
+
+
+def _point(found: tuple[uuid.UUID, float]) -> uuid.UUID:
+    return found[0]
 
 
 def _uuid(pid: qe.PointId) -> uuid.UUID:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from simatch.domain.ports import Hit, IndexedDoc, IndexMeta, SearchFilter
+from simatch.domain.ports import Hit, IndexedDoc, IndexMeta, Search, SearchFilter
 from simatch.errors import ConfigError, InvalidInput, ModelMismatch
 
 DEFAULT_SCHEMA_PATH = Path(__file__).resolve().parents[3] / "indexes" / "collection.json"
@@ -211,6 +213,62 @@ def parse_cursor(cursor: str | None) -> str | None:
 def hit(payload: dict[str, Any] | None, score: float) -> Hit:
     payload = payload or {}
     return Hit(key=str(payload.get("key", "")), score=float(score), payload=payload)
+
+
+H = TypeVar("H")
+
+
+def settled(
+    searches: Sequence[Search],
+    fetch: Callable[[Sequence[Search]], list[list[H]]],
+    score: Callable[[H], float],
+    order: Callable[[H], Any],
+) -> list[list[H]]:
+    """Each search's hits from ``fetch`` (the engine, best first), with hits of equal score
+    in ``order`` (their point ids), also where the ``limit`` cuts a run of them.
+
+    The engine's own order of equal scores is not fixed: the same import on copies of one
+    data directory gave records with the same lexical score (alike texts) in different
+    orders, and which of them a need's match showed, or alerted, changed from run to run
+    (docs/alerts.md). So one hit more than asked is fetched, and a search whose last hit
+    ties the one at its limit is fetched again with twice the limit until the run of ties
+    ends within it."""
+    asked = [s.limit + 1 for s in searches]
+    found = fetch([replace(s, limit=n) for s, n in zip(searches, asked, strict=True)])
+    pending = [i for i, s in enumerate(searches) if _run_cut(found[i], s.limit, asked[i], score)]
+    while pending:
+        for i in pending:
+            asked[i] *= 2
+        again = fetch([replace(searches[i], limit=asked[i]) for i in pending])
+        for i, hits in zip(pending, again, strict=True):
+            found[i] = hits
+        pending = [i for i in pending if _run_cut(found[i], searches[i].limit, asked[i], score)]
+    return [
+        _in_order(hits, score, order)[: s.limit] for s, hits in zip(searches, found, strict=True)
+    ]
+
+
+def _run_cut(hits: list[H], limit: int, asked: int, score: Callable[[H], float]) -> bool:
+    """Whether hits not fetched yet may tie the last one within ``limit``."""
+    if not 0 < limit < len(hits) or len(hits) < asked:
+        return False  # nothing cut, or the engine had no more
+    return score(hits[-1]) == score(hits[limit - 1])
+
+
+def _in_order(hits: list[H], score: Callable[[H], float], order: Callable[[H], Any]) -> list[H]:
+    """Runs of equal scores sorted by ``order``; the engine's order of scores is kept (for
+    any distance, best first)."""
+    scores = [score(h) for h in hits]
+    if all(a != b for a, b in pairwise(scores)):
+        return hits
+    out: list[H] = []
+    start = 0
+    for end in range(1, len(hits) + 1):
+        if end == len(hits) or scores[end] != scores[start]:
+            run = hits[start:end]
+            out.extend(sorted(run, key=order) if len(run) > 1 else run)
+            start = end
+    return out
 
 
 DEADLINE_FIELD = "deadline_day"
