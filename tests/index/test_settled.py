@@ -65,3 +65,15 @@ def test_the_engine_is_asked_again_only_when_the_limit_cuts_a_run_of_ties() -> N
     assert engine.asked == [3, 5, 13, 6, 10, 20]
     assert [p[0] for p in found[0]] == ["p7", "p2"]
     assert found[1][3][0] == "t0" and found[2][-1][0] == "t8"
+
+
+def test_a_run_of_ties_longer_than_settle_most_times_the_limit_is_not_fetched_whole() -> None:
+    many: list[Found] = [(f"r{n:04d}", 0.5) for n in range(1000)]
+    asked: list[int] = []
+
+    def fetch(searches: Sequence[Search]) -> list[list[Found]]:
+        asked.extend(s.limit for s in searches)
+        return [many[: s.limit] for s in searches]
+
+    (hits,) = settled([search(3)], fetch, lambda p: p[1], lambda p: p[0])
+    assert len(hits) == 3 and asked == [4, 8, 16, 32, 49]  # 16 x 3 + 1 at most

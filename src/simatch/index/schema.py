@@ -216,6 +216,8 @@ def hit(payload: dict[str, Any] | None, score: float) -> Hit:
 
 
 H = TypeVar("H")
+# ``settled`` asks the engine for at most this many times a search's limit.
+SETTLE_MOST = 16
 
 
 def settled(
@@ -232,17 +234,23 @@ def settled(
     orders, and which of them a need's match showed, or alerted, changed from run to run
     (docs/alerts.md). So one hit more than asked is fetched, and a search whose last hit
     ties the one at its limit is fetched again with twice the limit until the run of ties
-    ends within it."""
+    ends within it, up to ``SETTLE_MOST`` times the limit (a run longer than that, as many
+    records tied on one common word, is cut in the engine's order)."""
     asked = [s.limit + 1 for s in searches]
+    most = [s.limit * SETTLE_MOST + 1 for s in searches]
     found = fetch([replace(s, limit=n) for s, n in zip(searches, asked, strict=True)])
     pending = [i for i, s in enumerate(searches) if _run_cut(found[i], s.limit, asked[i], score)]
     while pending:
         for i in pending:
-            asked[i] *= 2
+            asked[i] = min(asked[i] * 2, most[i])
         again = fetch([replace(searches[i], limit=asked[i]) for i in pending])
         for i, hits in zip(pending, again, strict=True):
             found[i] = hits
-        pending = [i for i in pending if _run_cut(found[i], searches[i].limit, asked[i], score)]
+        pending = [
+            i
+            for i in pending
+            if asked[i] < most[i] and _run_cut(found[i], searches[i].limit, asked[i], score)
+        ]
     return [
         _in_order(hits, score, order)[: s.limit] for s, hits in zip(searches, found, strict=True)
     ]
