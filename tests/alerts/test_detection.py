@@ -140,11 +140,12 @@ def test_a_similar_need_of_another_organisation_is_a_peer_alert(
 def test_the_same_import_on_the_same_data_alerts_the_same_records(make_box: BoxFactory) -> None:
     """Calls with alike texts score the same for a need (ties). The engine's order of tied
     hits differed from one build of the same records to the next, and so did which of them
-    were the need's first ``top`` (alerted); now ties go in point-id order (``settled``)."""
+    were the need's first ``top`` (alerted); with SIMATCH_SETTLE_TIES ties go in point-id
+    order (``settled``)."""
     alike = [{**MATCHING_CALL, "id": f"c-alike-{n:02d}"} for n in range(24)]
     alerted = []
     for run in range(4):
-        box = make_box(data=f"data{run}")
+        box = make_box(data=f"data{run}", settle_ties=True)
         need = box.alert_service.create_need(dict(NEED))
         box.alert_service.subscribe(need["id"], "webhook", url="https://example.org/hook")
         box.ingestor.ingest(rows(*alike))

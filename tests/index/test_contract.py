@@ -90,16 +90,16 @@ class Backend:
     """Builds fresh (unopened) index objects over the same storage, and closes them all."""
 
     name: str
-    factory: Callable[[], VectorIndex]
+    factory: Callable[..., VectorIndex]  # keywords: the adapter's options (settle_ties)
     opened: list[VectorIndex] = field(default_factory=list)
 
-    def new(self) -> VectorIndex:
-        index = self.factory()
+    def new(self, **options: Any) -> VectorIndex:
+        index = self.factory(**options)
         self.opened.append(index)
         return index
 
-    def open(self, meta: IndexMeta = META) -> VectorIndex:
-        index = self.new()
+    def open(self, meta: IndexMeta = META, **options: Any) -> VectorIndex:
+        index = self.new(**options)
         index.open(meta)
         return index
 
@@ -116,14 +116,14 @@ def backend(
     if request.param == "edge":
         from simatch.index.qdrant_edge import EdgeIndex
 
-        b = Backend("edge", lambda: EdgeIndex(tmp_path / "idx", schema))
+        b = Backend("edge", lambda **kw: EdgeIndex(tmp_path / "idx", schema, **kw))
     else:
         from qdrant_client import QdrantClient
 
         from simatch.index.qdrant_client import ServerIndex
 
         client = QdrantClient(":memory:")
-        b = Backend("client", lambda: ServerIndex(client, "records", schema))
+        b = Backend("client", lambda **kw: ServerIndex(client, "records", schema, **kw))
     yield b
     for index in b.opened:
         if b.name == "edge":
@@ -291,11 +291,13 @@ def test_rank_batch_is_search_batch_without_payloads(index: VectorIndex) -> None
 
 
 def test_equal_scores_come_in_point_id_order_also_where_the_limit_cuts(
-    index: VectorIndex,
+    backend: Backend,
 ) -> None:
     """The engine's order of hits of equal score is not fixed (it changed between runs on
-    copies of one data directory, ``settled``): every search gives them in point-id order,
-    also where the limit cuts a run of them."""
+    copies of one data directory, ``settled``): with ``settle_ties`` every search gives them
+    in point-id order, also where the limit cuts a run of them."""
+    index = backend.open(settle_ties=True)
+    index.upsert(corpus())
     ties = [f"innovation:tie-{n:02d}" for n in range(12)]
     ordered = sorted(ties, key=lambda k: uuid.UUID(point_id(k)))
     # Written in the reverse order, in two batches: not the order the searches must give.

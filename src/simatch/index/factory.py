@@ -28,11 +28,13 @@ def build_generations(settings: IndexSettings) -> IndexGenerations:
             client = QdrantClient(
                 url=settings.qdrant_url, api_key=key, timeout=int(settings.qdrant_timeout)
             )
-        return ServerGenerations(client, settings.collection, schema)
+        return ServerGenerations(client, settings.collection, schema, settings.settle_ties)
     from simatch.index.generations import EdgeGenerations
 
     root = settings.data_dir / "index"
-    return EdgeGenerations(root, settings.collection, schema, settings.search_threads or None)
+    return EdgeGenerations(
+        root, settings.collection, schema, settings.search_threads or None, settings.settle_ties
+    )
 
 
 def build_index(settings: IndexSettings) -> VectorIndex:

@@ -45,12 +45,18 @@ def _is_build(base: str, name: str) -> bool:
 
 class EdgeGenerations:
     def __init__(
-        self, root: Path, base: str, schema: CollectionSchema, search_threads: int | None
+        self,
+        root: Path,
+        base: str,
+        schema: CollectionSchema,
+        search_threads: int | None,
+        settle_ties: bool = False,
     ) -> None:
         self.root = root
         self.base = base
         self._schema = schema
         self._search_threads = search_threads
+        self._settle_ties = settle_ties
 
     @property
     def pointer(self) -> Path:
@@ -78,7 +84,7 @@ class EdgeGenerations:
     def build(self, name: str) -> VectorIndex:
         from simatch.index.qdrant_edge import EdgeIndex
 
-        return EdgeIndex(self.root / name, self._schema, self._search_threads)
+        return EdgeIndex(self.root / name, self._schema, self._search_threads, self._settle_ties)
 
     def stored_meta(self, name: str) -> IndexMeta | None:
         from simatch.index.qdrant_edge import EdgeIndex
@@ -112,13 +118,16 @@ class EdgeGenerations:
 class ServerGenerations:
     """Builds as collections of one Qdrant server (or of qdrant-client's local mode)."""
 
-    def __init__(self, client: object, base: str, schema: CollectionSchema) -> None:
+    def __init__(
+        self, client: object, base: str, schema: CollectionSchema, settle_ties: bool = False
+    ) -> None:
         from qdrant_client import QdrantClient
 
         assert isinstance(client, QdrantClient)
         self._client = client
         self.base = base
         self._schema = schema
+        self._settle_ties = settle_ties
 
     @property
     def pointer(self) -> str:
@@ -156,7 +165,9 @@ class ServerGenerations:
         from simatch.index.qdrant_client import ServerIndex
 
         # The builds share this client: closing one must not close it for the others.
-        return ServerIndex(self._client, name, self._schema, owns_client=False)
+        return ServerIndex(
+            self._client, name, self._schema, owns_client=False, settle_ties=self._settle_ties
+        )
 
     def stored_meta(self, name: str) -> IndexMeta | None:
         from simatch.index.qdrant_client import ServerIndex

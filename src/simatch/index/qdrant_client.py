@@ -106,10 +106,13 @@ class ServerIndex:
         collection: str,
         schema: CollectionSchema,
         owns_client: bool = True,
+        settle_ties: bool = False,
     ) -> None:
         """``owns_client``: close the client with the index (not when builds share one,
-        ``index.generations``)."""
+        ``index.generations``); ``settle_ties``: equal scores in point-id order
+        (``schema.settled``)."""
         self._client = client
+        self._settle_ties = settle_ties
         self._owns_client = owns_client
         self.collection = collection
         self.meta_collection = f"{collection}__meta"
@@ -241,8 +244,10 @@ class ServerIndex:
     def _query(
         self, searches: Sequence[Search], with_payload: bool | list[str]
     ) -> list[list[models.ScoredPoint]]:
-        """Each search's points, best first, equal scores in point-id order (``settled``:
-        the same in every build of the index)."""
+        """Each search's points, best first; with ``settle_ties``, equal scores in point-id
+        order (``settled``: the same in every build of the index)."""
+        if not self._settle_ties:
+            return self._server(searches, with_payload)
         return settled(
             searches, lambda batch: self._server(batch, with_payload), _score, _point_order
         )

@@ -75,10 +75,16 @@ class EdgeIndex:
     """The VectorIndex port on ``qdrant_edge.EdgeShard``."""
 
     def __init__(
-        self, path: Path, schema: CollectionSchema, search_threads: int | None = 1
+        self,
+        path: Path,
+        schema: CollectionSchema,
+        search_threads: int | None = 1,
+        settle_ties: bool = False,
     ) -> None:
+        """``settle_ties``: equal scores in point-id order (``schema.settled``)."""
         self._path = Path(path)
         self._schema = schema
+        self._settle_ties = settle_ties
         # The binding holds the GIL while the engine searches; a search pool adds a thread
         # hand-off to every search, so under concurrent requests one thread per search is
         # faster (benchmarks/README.md). None: one per CPU.
@@ -284,8 +290,10 @@ class EdgeIndex:
         return out
 
     def _query(self, searches: Sequence[Search]) -> list[list[tuple[uuid.UUID, float]]]:
-        """Each search's point ids and scores, best first, equal scores in point-id order
-        (``settled``: the same in every build of the index)."""
+        """Each search's point ids and scores, best first; with ``settle_ties``, equal scores
+        in point-id order (``settled``: the same in every build of the index)."""
+        if not self._settle_ties:
+            return self._engine(searches)
         return settled(searches, self._engine, _score, _point)
 
     def _engine(self, searches: Sequence[Search]) -> list[list[tuple[uuid.UUID, float]]]:
