@@ -37,7 +37,12 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self._get().get_sentence_embedding_dimension())
+        model = self._get()
+        # Renamed in sentence-transformers 6 (the old name warns); 6.0 may lack the new one.
+        get = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension
+        )
+        return int(get())
 
     def _get(self) -> Any:
         if self._model is None:
