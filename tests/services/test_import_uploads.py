@@ -9,6 +9,7 @@ import io
 import json
 import os
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -72,3 +73,27 @@ def test_uploads_are_kept_for_ever_when_configured(make_container: ContainerFact
     staged = jobs.stage(io.BytesIO(FILE), "staged.jsonl")
     assert jobs.clean_uploads(datetime.now(UTC) + timedelta(days=365)) == 0
     assert jobs.get(staged.id).state == "staged" and Path(staged.upload).is_file()
+
+
+def test_a_file_gone_while_cleaning_is_skipped(
+    make_container: ContainerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job may drop its upload between the cleaner's listing of the directory and its look
+    at the file (seen under the API fuzzer: an error with a traceback in the log)."""
+    box = make_container()
+    jobs = box.import_job_service
+    old = jobs.upload_path()
+    old.write_bytes(FILE)
+    long_ago = time.time() - 30 * 86400
+    os.utime(old, (long_ago, long_ago))
+    gone = jobs.upload_path()  # listed, never there
+    listing = [gone, old]
+    uploads = jobs.uploads_dir
+    real_iterdir = Path.iterdir
+
+    def iterdir(self: Path) -> Iterator[Path]:
+        return iter(listing) if self == uploads else real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    assert jobs.clean_uploads(datetime.now(UTC) + timedelta(days=1)) == 1
+    assert not old.exists()

@@ -191,7 +191,10 @@ class ImportJobService:
             offset += page_size
         if self.uploads_dir.is_dir():
             for path in self.uploads_dir.iterdir():
-                stale = datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff
+                try:
+                    stale = datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff
+                except FileNotFoundError:  # a job finished and dropped it since the listing
+                    continue
                 if path.is_file() and path.name not in named and stale:
                     path.unlink(missing_ok=True)
                     dropped += 1
