@@ -326,3 +326,20 @@ def test_every_page_has_no_serious_accessibility_violations(page: Page, site: Si
     page.evaluate("document.body.append(Object.assign(new Image(), {src: 'data:,'}))")
     found = {v["id"] for v in axe.run(page).response["violations"]}
     assert "image-alt" in found
+
+
+def test_a_session_that_ended_says_so_and_drops_its_cookie(
+    page: Page, site: Site, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    sign_in(page, site)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Yleiskuva")
+    (kept,) = [c for c in page.context.cookies() if c["name"] == "simatch_console"]
+    page.get_by_role("button", name="Kirjaudu ulos").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kirjaudu sisään")
+    # The browser still sends the session the server has ended (kept from another tab, say).
+    page.context.add_cookies([kept])
+    page.goto(f"{site.url}/console/records")
+    expect(page.get_by_role("status")).to_contain_text("Istuntosi on päättynyt")
+    expect(page.get_by_label("API-avain")).to_be_visible()
+    assert "simatch_console" not in {c["name"] for c in page.context.cookies()}
+    page.screenshot(path=tmp_path_factory.mktemp("screens") / "session-ended.png")
