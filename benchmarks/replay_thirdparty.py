@@ -22,6 +22,8 @@ few minutes each)::
     .venv/bin/python benchmarks/replay_thirdparty.py check data/replay/dev.pkl
     .venv/bin/python benchmarks/replay_thirdparty.py round5 data/replay/dev.pkl \\
         --demo data/replay/demo.pkl --tatoeba data/replay/tatoeba.pkl
+    .venv/bin/python benchmarks/replay_thirdparty.py round7ties data/replay/dev.pkl \\
+        --demo data/replay/demo.pkl [--rows 0,2,5]
 
 Dumps are local scratch (pickles under the git-ignored ``data/``), never committed: the
 third-party data stays in ``../shared/evaldata``.
@@ -34,6 +36,7 @@ import pickle
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +241,7 @@ class Space:
         raw = np.stack([vectors[i] for i in self.ids]).astype(np.float32)
         self.stored = c.centre_documents(raw, list(self.languages))
         self.centred = _unit(raw - _common(c.documents))
+        self.position = {key: n for n, key in enumerate(self.ids)}
 
 
 def spaces_for(d: Dump, c: LanguageCentring) -> dict[str, Space]:
@@ -288,11 +292,76 @@ def rrf(dense: Sequence[str], lexical: Sequence[str], k: int = 60) -> list[tuple
     return sorted(((key, s / best) for key, s in score.items()), key=lambda e: (-e[1], e[0]))
 
 
+# A fusion on (ids, scores) of each channel: (dense, lexical) -> [(id, fused score)], best first.
+Channel = tuple[Sequence[str], Sequence[float]]
+Fuser = Callable[[Channel, Channel], list[tuple[str, float]]]
+TieMode = str  # "order" (the engine's order, as main), "first", "mean", "last"
+
+
+def tied_ranks(scores: Sequence[float], mode: TieMode, rel: float = 0.0) -> list[float]:
+    """The rank each hit counts with: its position ("order"), or, for a run of equal scores
+    (within ``rel`` of the run's first score, relative), the run's first / mean / last
+    position (round 7)."""
+    n = len(scores)
+    if mode == "order":
+        return [float(i) for i in range(1, n + 1)]
+    out = [0.0] * n
+    start = 0
+    while start < n:
+        end = start + 1
+        head = scores[start]
+        while end < n and abs(scores[end] - head) <= rel * abs(head):
+            end += 1
+        rank = {"first": start + 1, "mean": (start + 1 + end) / 2, "last": end}[mode]
+        for i in range(start, end):
+            out[i] = float(rank)
+        start = end
+    return out
+
+
+def tied_rrf(
+    dense_mode: TieMode = "order",
+    lexical_mode: TieMode = "order",
+    rel: float = 0.0,
+    k: int = 60,
+    drop_cut: bool = False,
+) -> Fuser:
+    """RRF with tied hits sharing a rank per channel; equal fused scores by id. ``drop_cut``:
+    a full list (``DEPTH`` hits) loses the hits tied with its last one (the run may go on
+    beyond the cut, and which of its members the engine returned is arbitrary)."""
+
+    def cut(channel: Channel) -> Channel:
+        ids, scores = channel
+        if not drop_cut or len(scores) < DEPTH:
+            return channel
+        keep = [n for n, x in enumerate(scores) if x != scores[-1]]
+        return [ids[n] for n in keep], [scores[n] for n in keep]
+
+    def fuse(dense: Channel, lexical: Channel) -> list[tuple[str, float]]:
+        score: dict[str, float] = {}
+        for (ids, scores), mode in ((cut(dense), dense_mode), (cut(lexical), lexical_mode)):
+            for key, rank in zip(ids, tied_ranks(scores, mode, rel), strict=True):
+                score[key] = score.get(key, 0.0) + 1.0 / (k + rank)
+        best = 2.0 / (k + 1)
+        return sorted(((key, s / best) for key, s in score.items()), key=lambda e: (-e[1], e[0]))
+
+    return fuse
+
+
+def _plain(dense: Channel, lexical: Channel) -> list[tuple[str, float]]:
+    return rrf(dense[0], lexical[0])
+
+
 def _dense(space: Space, sims: Vector, eligible: Sequence[int] | None = None) -> list[str]:
     index = np.arange(len(space.ids)) if eligible is None else np.asarray(eligible)
     ids = np.asarray(space.ids)[index]
     order = np.lexsort((ids, -sims[index]))[:DEPTH]
     return [str(ids[i]) for i in order]
+
+
+def _dense_scores(space: Space, sims: Vector, ids: Sequence[str]) -> list[float]:
+    position = space.position
+    return [float(sims[position[i]]) for i in ids]
 
 
 def _lift(c: LanguageCentring | None, question: str, record: str | None) -> float:
@@ -306,7 +375,10 @@ def replay_set(
     spaces: dict[str, Space],
     scorer: Scorer,
     c: LanguageCentring | None = None,
+    fuser: Fuser | None = None,
 ) -> JudgedRun:
+    """The set as the product would run it with ``scorer`` and ``fuser`` (default: main's
+    RRF on the product's lexical order)."""
     s = d["sets"][name]
     space = spaces[s["records_key"]]
     position = {key: n for n, key in enumerate(space.ids)}
@@ -319,7 +391,12 @@ def replay_set(
     for n, language in enumerate(s["languages"]):
         sims = scorer(space, s["qvecs"][n], language)
         dense = _dense(space, sims)
-        fl = rrf(dense, s["rankings"]["lexical"][n])
+        if fuser is None:
+            fl = rrf(dense, s["rankings"]["lexical"][n])
+        else:
+            hits = s["lexical"][n]["hits"]
+            lexical = ([i for _, i, _ in hits], [x for _, _, x in hits])
+            fl = fuser((dense, _dense_scores(space, sims, dense)), lexical)
         rankings["dense"].append(dense)
         rankings["fused"].append([key for key, _ in fl])
         in_dense = set(dense)
@@ -350,7 +427,7 @@ def refit(runs: dict[str, JudgedRun], base: Calibration | None, model: str) -> C
 
 
 def replay_demo(
-    demo: Dump, c: LanguageCentring, scorer: Scorer, cal: Calibration
+    demo: Dump, c: LanguageCentring, scorer: Scorer, cal: Calibration, fuser: Fuser | None = None
 ) -> dict[str, float]:
     """Demo fused recall@5 per language pair, and ``no_good_match`` as ``Matcher._grade``
     decides it (the first five of each pool a default match shows)."""
@@ -374,7 +451,7 @@ def replay_demo(
                     float(sims[position[k]]) if k in in_dense else 0.0,
                     {},
                 )
-                for k, score in rrf(dense, pool["lexical"])
+                for k, score in _demo_fused(space, sims, dense, pool, fuser)
             ]
 
         ranked.append((q, [str(s.payload["id"]) for s in fused(q["judged"])]))
@@ -400,6 +477,18 @@ def replay_demo(
     out["off_topic_flagged"] = float(np.mean(flags[False]))
     out["answered"] = 1.0 - float(np.mean(flags[True]))
     return out
+
+
+def _demo_fused(
+    space: Space, sims: Vector, dense: list[str], pool: dict[str, Any], fuser: Fuser | None
+) -> list[tuple[str, float]]:
+    """A demo pool fused: the product's lexical order (main), or by ``fuser`` from the
+    lexical scores (the keys of ``lexical_scores``, which the same search returned)."""
+    if fuser is None:
+        return rrf(dense, pool["lexical"])
+    hits = pool["lexical_scores"]["hits"]
+    lexical = ([key for key, _, _ in hits], [x for _, _, x in hits])
+    return fuser((dense, _dense_scores(space, sims, dense)), lexical)
 
 
 # -- language maps (round 5) -----------------------------------------------------------------
@@ -795,6 +884,148 @@ VARIANTS: list[Any] = [
 ]
 
 
+# -- round 7: tied scores share a rank in the fusion ------------------------------------------
+
+SETS7 = (
+    ("participedia_cases", "fused"),
+    ("participedia_problems", "fused"),
+    ("participedia_cases_fi", "fi/en"),
+    ("esf_peers", "fused"),
+    ("mixed", "fi/en"),
+)
+FLAG_SETS7 = (
+    "participedia_cases",
+    "participedia_problems",
+    "participedia_cases_fi",
+    "esf_peers",
+    "mixed",
+    "ood_cases_vs_esf",
+    "ood_tatoeba_vs_participedia",
+)
+VARIANTS7: list[tuple[str, Fuser | None]] = [
+    ("main: RRF on the engine's order (the product's lexical list)", None),
+    ("same from the dumped lexical scores (check: equals main)", tied_rrf()),
+    ("lexical ties share the run's first rank", tied_rrf("order", "first")),
+    ("lexical ties share the run's mean rank", tied_rrf("order", "mean")),
+    ("lexical ties share the run's last rank", tied_rrf("order", "last")),
+    ("both channels' ties share the first rank", tied_rrf("first", "first")),
+    ("both channels' ties share the mean rank", tied_rrf("mean", "mean")),
+    ("both channels' ties share the last rank", tied_rrf("last", "last")),
+    ("both, first rank, ties within 1e-6 (relative)", tied_rrf("first", "first", 1e-6)),
+    ("both, last rank, ties within 1e-6 (relative)", tied_rrf("last", "last", 1e-6)),
+    ("both, first rank, ties within 1e-4 (relative)", tied_rrf("first", "first", 1e-4)),
+    ("both, last rank, ties within 1e-4 (relative)", tied_rrf("last", "last", 1e-4)),
+    (
+        "both, first rank, a full list's last run dropped (deterministic)",
+        tied_rrf("first", "first", drop_cut=True),
+    ),
+    ("main, a full list's last run dropped", tied_rrf(drop_cut=True)),
+]
+
+
+def tie_stats(d: Dump, spaces: dict[str, Space], scorer: Scorer) -> None:
+    """How many ties there are to share, per set: lexical runs (equal BM25 scores) and
+    dense duplicates (equal similarities) among the 60 candidates of each channel, and how
+    often a run reaches the 60th candidate (it may go on beyond what the dump kept)."""
+    print(
+        "| set | questions | lexical: questions with a tie in the top 10 / in the 60 | "
+        "tied hits per question (60) | run reaching the 60th hit | lexical order = product "
+        "| dense: questions with a tie in the 60 | run reaching the 60th |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, s in d["sets"].items():
+        space = spaces[s["records_key"]]
+        n = len(s["languages"])
+        top10 = any60 = cut = same = dense_tie = dense_cut = 0
+        tied = 0
+        for i, language in enumerate(s["languages"]):
+            hits = s["lexical"][i]["hits"]
+            scores = [x for _, _, x in hits]
+            same += [h[1] for h in hits] == list(s["rankings"]["lexical"][i])
+            runs = tied_ranks(scores, "first")
+            shared = [j for j in range(len(scores)) if runs.count(runs[j]) > 1]
+            tied += len(shared)
+            any60 += bool(shared)
+            top10 += any(j < 10 for j in shared)
+            cut += len(scores) == DEPTH and scores[-1] == scores[-2]
+            sims = scorer(space, s["qvecs"][i], language)
+            dense = _dense(space, sims)
+            ds = _dense_scores(space, sims, dense)
+            dense_tie += any(a == b for a, b in pairwise(ds))
+            dense_cut += len(ds) == DEPTH and ds[-1] == ds[-2]
+        print(
+            f"| {name} | {n} | {top10} / {any60} | {tied / max(n, 1):.1f} | {cut} | {same} "
+            f"| {dense_tie} | {dense_cut} |",
+            flush=True,
+        )
+
+
+def demo_tie_stats(demo: Dump) -> None:
+    pools = ("judged", "others", "calls")
+    cut = {p: 0 for p in pools}
+    tied = {p: 0 for p in pools}
+    same = {p: 0 for p in pools}
+    for q in demo["questions"]:
+        for p in pools:
+            hits = q[p]["lexical_scores"]["hits"]
+            scores = [x for _, _, x in hits]
+            tied[p] += any(a == b for a, b in pairwise(scores))
+            cut[p] += len(scores) == DEPTH and scores[-1] == scores[-2]
+            same[p] += [k for k, _, _ in hits] == list(q[p]["lexical"])
+    n = len(demo["questions"])
+    for p in pools:
+        print(
+            f"demo {p}: {n} question texts, lexical tie in the 60: {tied[p]}, "
+            f"run reaching the 60th: {cut[p]}, lexical order = product's: {same[p]}"
+        )
+
+
+def round7(dumps: Sequence[Path], demo_path: Path, only: Sequence[int] | None = None) -> None:
+    """Tie-aware RRF on ``dev`` (and the demo): every set's fused metric, the demo's fused
+    recall@5 per language pair, and ``no_good_match`` with the confidence refitted per row."""
+    d = load(dumps)
+    model = d["model"]
+    c = load_centring(REPO_ROOT / "indexes" / "language_means.json", model)
+    if c is None:
+        raise SystemExit(f"no language means for {model}")
+    calibration = load_calibration(REPO_ROOT / "indexes" / "calibration.json", model)
+    with demo_path.open("rb") as fh:
+        demo = pickle.load(fh)
+    scorer = product_scorer(c)
+    spaces = spaces_for(d, c)
+    tie_stats(d, spaces, scorer)
+    demo_tie_stats(demo)
+    print(
+        "| `dev` (replay), fusion | cases R@5 | problems R@5 | cases_fi fi / en R@5 | ESF R@10 "
+        "| mixed fi / en R@10 | demo R@5 all | demo fi→fi / fi→en / en→fi / en→en "
+        "| no_good_match cases / problems / cases_fi / ESF / mixed | ood cases→ESF / Tatoeba "
+        "| demo off-topic flagged / answered |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, (label, fuser) in enumerate(VARIANTS7):
+        if only is not None and n not in only:
+            continue
+        runs = {name: replay_set(name, d, spaces, scorer, c, fuser) for name in d["sets"]}
+        cal = refit(runs, calibration, model)
+        rep = {name: set_report(name, r, cal) for name, r in runs.items()}
+        dm = replay_demo(demo, c, scorer, cal, fuser)
+        cells = []
+        for name, kind in SETS7:
+            t = rep[name]["target"]
+            if kind == "fi/en":
+                cells.append(f"{t['fused']:.3f} / {t['fused_en_same_questions']:.3f}")
+            else:
+                cells.append(f"{t['fused']:.3f}")
+        pairs = " / ".join(f"{dm[p]:.3f}" for p in ("fi→fi", "fi→en", "en→fi", "en→en"))
+        flags = " / ".join(f"{rep[x]['no_good_match']:.3f}" for x in FLAG_SETS7[:5])
+        ood = " / ".join(f"{rep[x]['no_good_match']:.3f}" for x in FLAG_SETS7[5:])
+        print(
+            f"| {label} | {' | '.join(cells)} | {dm['all']:.3f} | {pairs} | {flags} | {ood} | "
+            f"{dm['off_topic_flagged']:.3f} / {dm['answered']:.3f} |",
+            flush=True,
+        )
+
+
 def check(dumps: Sequence[Path]) -> None:
     """How closely the replay of the kept setting reproduces the product's own rankings."""
     d = load(dumps)
@@ -827,6 +1058,10 @@ def main() -> None:
     p = sub.add_parser("round6")
     p.add_argument("dumps", type=Path, nargs="+")
     p.add_argument("--demo", type=Path, required=True)
+    p = sub.add_parser("round7ties")
+    p.add_argument("dumps", type=Path, nargs="+")
+    p.add_argument("--demo", type=Path, required=True)
+    p.add_argument("--rows", default=None, help="comma-separated row numbers (default: all)")
     p = sub.add_parser("round5")
     p.add_argument("dumps", type=Path, nargs="+")
     p.add_argument("--demo", type=Path, required=True)
@@ -842,6 +1077,9 @@ def main() -> None:
         check(args.dumps)
     elif args.command == "round6":
         round6(args.dumps, args.demo)
+    elif args.command == "round7ties":
+        rows = [int(x) for x in args.rows.split(",")] if args.rows else None
+        round7(args.dumps, args.demo, rows)
     else:
         round5(args.dumps, args.demo, args.tatoeba)
 
