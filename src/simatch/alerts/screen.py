@@ -7,9 +7,10 @@ the other kinds). The batch's records are all in that pool, so their order among
 in each channel is computed here as the engine computes it: dense similarities from one
 matrix product, lexical scores from the need's query terms, the records' term weights and
 the index's IDF (read from the engine with one tiny search per shared term). A record's rank
-in a channel is at least one plus the number of batch records ahead of it there, and a record
-ahead in both channels is ahead in the fused ranking too. From these lower bounds a pair is
-dropped when
+in a channel is at least one plus the number of batch records ahead of it there (tied hits
+share their run's first position, ``fusion.shared_ranks``: one plus the number of hits
+scored higher), and a record ahead in both channels is ahead in the fused ranking too (a
+higher score is a better shared rank). From these lower bounds a pair is dropped when
 
 - even the best fused score the ranks allow (plus the record's feedback boost) cannot reach
   the confidence, or
