@@ -174,7 +174,8 @@ def shared_ranks(scores: Sequence[float]) -> list[int]:
 
     Alert detection's screen bounds a rank by one plus the number of records clearly ahead
     (``alerts.screen``): with shared ranks that bound is the rank itself, still exact."""
-    ranks: list[int] = []
-    for n, score in enumerate(scores):
-        ranks.append(ranks[-1] if n and score == scores[n - 1] else n + 1)
+    ranks = list(range(1, len(scores) + 1))
+    for n in range(1, len(scores)):
+        if scores[n] == scores[n - 1]:
+            ranks[n] = ranks[n - 1]
     return ranks
