@@ -173,7 +173,8 @@ def shared_ranks(scores: Sequence[float]) -> list[int]:
     shares; tolerances (1e-6, 1e-4) gained nothing, so equality is exact.
 
     Alert detection's screen bounds a rank by one plus the number of records clearly ahead
-    (``alerts.screen``): with shared ranks that bound is the rank itself, still exact."""
+    (``alerts.screen``, by more than the engine's float margin): never better than a shared
+    rank (the rank itself, up to that margin), so its pruning stays exact."""
     ranks = list(range(1, len(scores) + 1))
     for n in range(1, len(scores)):
         if scores[n] == scores[n - 1]:
