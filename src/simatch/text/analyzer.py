@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -135,20 +134,16 @@ class LexicalAnalyzer:
         own: dict[str, float],
         out: dict[str, tuple[str, float]],
     ) -> None:
-        for offer in self._offers(tokens, language):
-            if offer.target in own:  # the query's own lemma: keep it there, at the higher weight
-                own[offer.target] = max(own[offer.target], offer.weight)
-                continue
-            if offer.weight <= 0.0:
-                continue
-            previous = out.get(offer.target)
-            if previous is None or offer.weight > previous[1]:
-                out[offer.target] = (offer.source, offer.weight)
+        def add(target: str, source: str, weight: float) -> None:
+            if target in own:  # the query's own lemma: keep it there, at the higher weight
+                own[target] = max(own[target], weight)
+                return
+            if weight <= 0.0:
+                return
+            previous = out.get(target)
+            if previous is None or weight > previous[1]:
+                out[target] = (source, weight)
 
-    def _offers(self, tokens: Sequence[Token], language: str) -> list[Offer]:
-        """Every translation the concepts and the dictionaries offer for the query's words,
-        in the order they are merged (the first of equal weights names the source)."""
-        offers: list[Offer] = []
         covered: set[int] = set()
         if self.concepts is not None:
             for match in self.concepts.find(tokens, language):
@@ -158,15 +153,7 @@ class LexicalAnalyzer:
                 for target in LANGUAGES:
                     weight = CONCEPT_SYNONYM_WEIGHT if target == language else CONCEPT_WEIGHT
                     for lemma, share in self.concepts.lemmas(match.index, target).items():
-                        offers.append(
-                            Offer(
-                                lemma,
-                                match.source,
-                                weight * share * factor,
-                                (match.start, match.end),
-                                "concept" if target != language else "synonym",
-                            )
-                        )
+                        add(lemma, match.source, weight * share * factor)
 
         for (source, _), dictionary in self.dictionaries.items():
             if source != language:
@@ -178,32 +165,17 @@ class LexicalAnalyzer:
                 if phrase not in dictionary:
                     continue
                 for target, weight in dictionary.weighted_translations(phrase):
-                    offers.append(Offer(target, phrase, weight, (start, end), "phrase"))
+                    add(target, phrase, weight)
                 covered.update(range(start, end))
             for position, token in enumerate(tokens):
                 factor = COVERED_FACTOR if position in covered else 1.0
-                span = (position, position + 1)
                 found = dictionary.weighted_translations(token.lemma)
                 for target, weight in found:
-                    offers.append(Offer(target, token.lemma, weight * factor, span, "word"))
+                    add(target, token.lemma, weight * factor)
                 part_factor = factor * (PART_FACTOR if found else 1.0)
                 for extra in (*token.parts, *token.alternatives):
                     for target, weight in dictionary.weighted_translations(extra):
-                        offers.append(Offer(target, extra, weight * part_factor, span, "part"))
-        return offers
-
-
-@dataclass(frozen=True, slots=True)
-class Offer:
-    """One translation offered for a query word: ``target`` lemma for the ``source`` lemma
-    (or phrase, or concept match) at ``weight``; ``span`` is the tokens it translates and
-    ``kind`` where it came from (concept, synonym, phrase, word, part)."""
-
-    target: str
-    source: str
-    weight: float
-    span: tuple[int, int]
-    kind: str
+                        add(target, extra, weight * part_factor)
 
 
 def _phrases(n_tokens: int) -> Iterable[tuple[int, int]]:
