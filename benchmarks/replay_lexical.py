@@ -497,6 +497,45 @@ def scaled(
     return combine
 
 
+# The collection being searched, for the IDF-aware variants (which need what the query side of
+# the product cannot see: each translation's document frequency in the index).
+CURRENT: list[Collection] = []
+
+
+def idf_aware(ratio: float, mode: str = "drop") -> Combine:
+    """A dictionary translation whose IDF in the searched collection is below ``ratio`` times
+    the best of its siblings' (the same source word) is dropped, or (``scale``) weighted by
+    its IDF over theirs."""
+
+    def combine(own: Weights, offers: list[Offer], language: str) -> Weights:
+        if language != "fi":
+            return product(own, offers, language)
+        coll = CURRENT[0]
+
+        def idf(lemma: str) -> float | None:
+            col = coll.columns.get(term_index(lemma))
+            return float(coll.idf[col]) if col is not None else None
+
+        best: dict[Any, float] = {}
+        for o in offers:
+            i = idf(o.target) if o.kind in ("word", "part", "phrase") else None
+            if i is not None:
+                best[(o.source, o.span)] = max(best.get((o.source, o.span), 0.0), i)
+        pairs = []
+        for o in offers:
+            if o.kind not in PRODUCT_KINDS:
+                continue
+            w = o.weight
+            i = idf(o.target) if o.kind in ("word", "part", "phrase") else None
+            top = best.get((o.source, o.span))
+            if i is not None and top and i < ratio * top:
+                w = 0.0 if mode == "drop" else w * i / top
+            pairs.append((o.target, w))
+        return merge(own, pairs)
+
+    return combine
+
+
 # -- evaluation ------------------------------------------------------------------------------
 
 
@@ -507,6 +546,7 @@ def lexical_lists(
     for name in names:
         s = d["sets"][name]
         coll = colls[s["records_key"]]
+        CURRENT[:] = [coll]
         out[name] = [coll.top(coll.scores(qs.weights(t, combine))) for _, t, _, _ in s["queries"]]
     return out
 
@@ -541,6 +581,7 @@ def demo_replay(
     demo: dict, coll: Collection, qs: Questions, combine: Combine, c: Any, cal: Any
 ) -> dict[str, float]:
     patched = {**demo, "questions": []}
+    CURRENT[:] = [coll]
     for q in demo["questions"]:
         text = q["text"]
         scores = coll.scores(qs.weights(text, combine))
@@ -563,6 +604,7 @@ def tatoeba_replay(
         c,
     )
     scorer = product_scorer(c)
+    CURRENT[:] = [coll]
     hits = lexical = 0
     for n, i in enumerate(tatoeba["ids"]):
         dense = _dense(space, scorer(space, tatoeba["fi"][n], "fi"))
@@ -723,12 +765,19 @@ VARIANTS: list[tuple[str, Combine]] = [
     ("sqrt per source (dictionary)", balanced(1.0, "source", "sqrt", ("word", "part", "phrase"))),
     ("sqrt per source (+concepts)", balanced(1.0, "source", "sqrt")),
     ("sqrt per span (+concepts)", balanced(1.0, "span", "sqrt")),
+    ("IDF-aware: drop below 0.3 of the best sibling", idf_aware(0.3)),
+    ("IDF-aware: drop below 0.5", idf_aware(0.5)),
+    ("IDF-aware: drop below 0.7", idf_aware(0.7)),
+    ("IDF-aware: scaled by IDF / best sibling's", idf_aware(1.01, "scale")),
     ("parts x0", scaled({"part": 0.0})),
     ("parts x0.5", scaled({"part": 0.5})),
     ("parts x1.43 (1.0)", scaled({"part": 1.0 / 0.7})),
     ("concepts x0.5", scaled({"concept": 0.5})),
     ("concepts x1.5", scaled({"concept": 1.5})),
     ("phrases x0.5", scaled({"phrase": 0.5})),
+    ("dictionary x0.5 (concepts 1.0)", scaled({"word": 0.5, "part": 0.5, "phrase": 0.5})),
+    ("dictionary x0.7 (concepts 1.0)", scaled({"word": 0.7, "part": 0.7, "phrase": 0.7})),
+    ("phrases x1.5", scaled({"phrase": 1.5})),
     ("keep 3", scaled({}, keep=3)),
     ("keep 4", scaled({}, keep=4)),
     ("keep 5", scaled({}, keep=5)),
