@@ -7,17 +7,22 @@ own analyzer and ingest path (``Ingestor._lexical``), scores BM25 as the index d
 (``sum(query * idf * document)``, Qdrant's IDF ``ln(1 + (N - n + 0.5) / (n + 0.5))``), and
 re-analyses each question with a variant of how the translations of a word are weighted
 (the translations ``LexicalAnalyzer._translate`` adds, listed per word by ``offers_of``, then
-a variant of its merge). The lexical
-top 60 is then fused with the product's dense ranking as ``domain.fusion`` does (RRF, k 60).
+a variant of its merge). The lexical top 60 is then fused with the product's dense ranking as
+``domain.fusion`` does (RRF, k 60). The demo set and Tatoeba fi->en (the 1,000 English
+sentences as records, ``tatoeba.run``'s first direction) are replayed the same way.
 
-    flock /tmp/simatch-cpu.lock .venv/bin/python benchmarks/replay_lexical.py build \\
-        data/replay/dev.pkl --demo data/replay/demo.pkl --out data/replay/lexclir-coll.pkl
-    .venv/bin/python benchmarks/replay_lexical.py check data/replay/dev.pkl \\
+    flock /tmp/simatch-cpu.lock .venv/bin/python benchmarks/replay_lexical.py build --demo \
+        --out data/replay/lexclir-coll.pkl
+    .venv/bin/python benchmarks/replay_lexical.py check data/replay/dev.pkl \
         --demo data/replay/demo.pkl --coll data/replay/lexclir-coll.pkl
-    .venv/bin/python benchmarks/replay_lexical.py round7 data/replay/dev.pkl \\
-        --demo data/replay/demo.pkl --tatoeba data/replay/tatoeba.pkl \\
-        --coll data/replay/lexclir-coll.pkl
+    .venv/bin/python benchmarks/replay_lexical.py round7 data/replay/dev.pkl \
+        --demo data/replay/demo.pkl --coll data/replay/lexclir-coll.pkl [--quick] [--only A,B]
+    .venv/bin/python benchmarks/replay_lexical.py ceiling data/replay/dev.pkl \
+        --demo data/replay/demo.pkl --coll data/replay/lexclir-coll.pkl
 
+``round7`` prints the table of benchmarks/README.md ("Seventh round"); the Tatoeba question
+vectors are read from ``tatoeba.pkl`` next to the first dump (``replay_thirdparty.py
+tatoeba``). ``ceiling`` replaces each Finnish question's channels by its English twin's.
 The "family" variants need snowballstemmer, which the product does not depend on (``pip install
 --target DIR snowballstemmer`` and ``PYTHONPATH=DIR``); without it they equal main.
 ``build`` lemmatises every record (a few minutes: 12,475 ESF organisations twice, once as
