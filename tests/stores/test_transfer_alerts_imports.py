@@ -144,7 +144,10 @@ def test_the_uploads_of_jobs_to_retry_move_and_a_replica_retries_them(
     data = tmp_path / "data"
     uploads = data / "uploads"
     uploads.mkdir(parents=True)
-    contents = {"f": rows(5), "m": rows(7, start=100), "x": rows(20_000, start=1000), "s": rows(2)}
+    contents = {
+        "f": rows(5), "m": rows(7, start=100), "x": rows(20_000, start=1000), "s": rows(2),
+        "p": rows(3, start=500),
+    }  # fmt: skip
     assert len(contents["x"]) > 1 << 20  # kept in more than one part
     for name, content in contents.items():
         (uploads / f"{name}.upload").write_bytes(content)
@@ -164,18 +167,24 @@ def test_the_uploads_of_jobs_to_retry_move_and_a_replica_retries_them(
     gone = jobs.create("g" * 32, "gone.jsonl", "jsonl", str(uploads / "g.upload"), "host:1")
     jobs.start(gone.id)
     jobs.finish(gone.id, "failed", {}, None, "cleaned since")  # its file is no longer kept
+    # Previewed in the console, not confirmed yet: staff confirm it on a replica.
+    preview = {"read": 3, "new": 3, "changed": 0, "unchanged": 0, "rejected": []}
+    staged = jobs.create(
+        "p" * 32, "three.jsonl", "jsonl", str(uploads / "p.upload"), "host:1", preview=preview
+    )
+    assert staged.state == "staged"
     jobs.close()
     env = simatch_env(data)
 
     first = run_simatch("migrate-state", "--to", fresh_pg_url, env=env)
     assert first.returncode == 0, first.stderr
     counts = {line.split()[0]: line.split()[1:] for line in first.stdout.splitlines()}
-    assert counts["import_jobs"] == ["5", "read", "5", "added"]
-    assert counts["import_uploads"] == ["3", "read", "3", "added"]  # not the success's
+    assert counts["import_jobs"] == ["6", "read", "6", "added"]
+    assert counts["import_uploads"] == ["4", "read", "4", "added"]  # not the success's
     again = run_simatch("migrate-state", "--to", fresh_pg_url, env=env)
     assert again.returncode == 0, again.stderr
     recount = {line.split()[0]: line.split()[1:] for line in again.stdout.splitlines()}
-    assert recount["import_uploads"] == ["3", "read", "0", "added"]
+    assert recount["import_uploads"] == ["4", "read", "0", "added"]
 
     shutil.rmtree(uploads)  # the replicas run on other machines: the files are not there
     replica = Container(
@@ -191,7 +200,10 @@ def test_the_uploads_of_jobs_to_retry_move_and_a_replica_retries_them(
     try:
         store = replica.import_jobs
         assert isinstance(store, SharedImportJobs)
-        for job, name in ((failed, "f"), (moved, "m"), (cancelled, "x")):
+        kept = store.get(staged.id)  # still waiting, with what the console showed
+        assert kept is not None and (kept.state, kept.finished_at) == ("staged", None)
+        assert kept.preview == preview and kept.error is None
+        for job, name in ((failed, "f"), (moved, "m"), (cancelled, "x"), (staged, "p")):
             fetched = io.BytesIO()
             assert store.fetch_upload(job.upload, fetched), name
             assert fetched.getvalue() == contents[name], name
@@ -200,7 +212,10 @@ def test_the_uploads_of_jobs_to_retry_move_and_a_replica_retries_them(
             retried = service.wait(service.retry(job.id).id, timeout=60)
             assert retried.state == "succeeded", retried.error
             assert retried.progress["added"] == added
-        assert replica.index.count(SearchFilter(kinds=("actor",))) == 12
+        confirmed = service.wait(service.confirm(staged.id).id, timeout=60)
+        assert confirmed.state == "succeeded", confirmed.error
+        assert confirmed.progress["added"] == 3
+        assert replica.index.count(SearchFilter(kinds=("actor",))) == 15
     finally:
         service.stop()
         replica.close()

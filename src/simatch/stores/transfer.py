@@ -241,12 +241,18 @@ _ALERT_COPIES: tuple[Copy, ...] = (
 )
 
 
+# A staged job (a console upload previewed, waiting for staff to confirm it) was never
+# started, so it keeps its state and preview: staff confirm or cancel it on any replica.
+_KEPT_STATES = ("succeeded", "failed", "cancelled", "staged")
+
+
 def _import_job(row: Row) -> Row:
     state, error = row[3], row[9]
-    if state not in ("succeeded", "failed", "cancelled"):
+    if state not in _KEPT_STATES:
         state = "failed"
         error = "interrupted: its server stopped before it finished; import the file again"
-    return (*row[:3], state, *row[4:9], error, bool(row[10]), *row[11:])
+    # The state twice: the insert leaves a staged job unfinished (no finished_at).
+    return (*row[:3], state, *row[4:6], state, *row[6:9], error, bool(row[10]), *row[11:])
 
 
 def _upgrade_import_jobs(path: Path) -> None:
@@ -257,16 +263,19 @@ def _upgrade_import_jobs(path: Path) -> None:
 
 
 # Background imports (import-jobs.sqlite): the history, for the console and GET /v1/imports.
-# A job left unfinished (its server was killed) is copied as failed.
+# A job left unfinished (queued or running when its server stopped) is copied as failed; a
+# staged one stays staged, with its preview.
 _IMPORT_JOB_COPY = Copy(
     "import_jobs",
     "import-jobs.sqlite",
     "SELECT id, source, format, state, created_at, started_at, finished_at, progress, report,"
-    " error, cancel_requested, worker, upload, submitted_by FROM import_jobs ORDER BY seq",
+    " error, cancel_requested, worker, upload, submitted_by, preview FROM import_jobs"
+    " ORDER BY seq",
     "INSERT INTO import_jobs (id, source, format, state, created_at, started_at, finished_at,"
-    " progress, report, error, cancel_requested, worker, upload, submitted_by) VALUES"
-    " (%s, %s, %s, %s, %s::timestamptz, %s::timestamptz, COALESCE(%s::timestamptz, now()),"
-    " %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (id) DO NOTHING",
+    " progress, report, error, cancel_requested, worker, upload, submitted_by, preview) VALUES"
+    " (%s, %s, %s, %s, %s::timestamptz, %s::timestamptz,"
+    " CASE WHEN %s = 'staged' THEN NULL ELSE COALESCE(%s::timestamptz, now()) END,"
+    " %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s::jsonb, %s::jsonb) ON CONFLICT (id) DO NOTHING",
     _import_job,
     prepare=_upgrade_import_jobs,
 )
