@@ -980,7 +980,7 @@ def demo_tie_stats(demo: Dump) -> None:
         )
 
 
-def round7(dumps: Sequence[Path], demo_path: Path, only: Sequence[int] | None = None) -> None:
+def round7_ties(dumps: Sequence[Path], demo_path: Path, only: Sequence[int] | None = None) -> None:
     """Tie-aware RRF on ``dev`` (and the demo): every set's fused metric, the demo's fused
     recall@5 per language pair, and ``no_good_match`` with the confidence refitted per row."""
     d = load(dumps)
@@ -1026,6 +1026,269 @@ def round7(dumps: Sequence[Path], demo_path: Path, only: Sequence[int] | None = 
         )
 
 
+QPP = (
+    "raw",  # the kept rule's: the most similar shown item's similarity before the lift
+    "score",  # the kept rule's: the best fused score shown
+    "top_pre",  # the best similarity before the lift among all dense candidates
+    "same_best",  # the best before-lift similarity of a record in the question's language
+    "other_best",  # the same in another language (its lift taken off)
+    "gap_mean10",  # top_pre - mean of the best 10 (before the lift)
+    "gap_mean60",  # top_pre - mean of all dense candidates
+    "gap_med60",  # top_pre - their median
+    "gap10",  # top_pre - the 10th
+    "z60",  # (top_pre - mean) / standard deviation over the dense candidates (NQC-like)
+    "nqc10",  # standard deviation of the best 10
+    "nqc60",  # standard deviation of all
+    "raw_mean60",  # raw - mean of all dense candidates (before the lift)
+    "raw_z60",  # (raw - mean) / standard deviation
+    "lgap_mean60",  # lifted: the first dense similarity - the mean of the dense candidates
+    "lz60",  # lifted: its z-score
+    "lgap10",  # lifted: first - 10th
+    "lz10",  # lifted: z-score of the first among the best 10
+    "lz30",  # lifted: z-score of the first among the best 30
+    "lmean60",  # lifted: mean of the dense candidates
+    "lnqc10",  # lifted: standard deviation of the best 10
+    "nqc5",  # before the lift: standard deviation of the best 5
+    "nqc20",  # before the lift: standard deviation of the best 20
+    "mean60",  # before the lift: mean of the dense candidates
+    "same_z",  # z-score of same_best among the same-language candidates
+    "same_gap_mean",  # same_best - mean of the same-language candidates
+    "same_minus_other",  # same_best - other_best
+)
+ABSENT = 0.0  # same_best / other_best when no candidate is in that language
+
+
+def _z(top: float, values: Vector) -> float:
+    sd = float(values.std()) if len(values) > 1 else 0.0
+    return (top - float(values.mean())) / sd if sd > 1e-9 else 0.0
+
+
+def qpp_features(
+    dense: Sequence[Scored], shown: Sequence[Scored], lifts: Sequence[float]
+) -> dict[str, float]:
+    """``dense``: the dense candidates (their lifted similarity and, in ``lifts``, what their
+    language added); ``shown``: the items a default match shows (what the kept rule reads,
+    their ``lift`` set)."""
+    closest = max(shown, key=lambda x: x.similarity)
+    raw = closest.similarity - closest.lift
+    lifted = np.sort(np.asarray([x.similarity for x in dense], float))[::-1]
+    lift = np.asarray(lifts, float)
+    pre_all = np.asarray([x.similarity for x in dense], float) - lift
+    pre = np.sort(pre_all)[::-1]
+    same = np.sort(pre_all[lift == 0.0])[::-1]
+    other = np.sort(pre_all[lift != 0.0])[::-1]
+    if not len(pre):
+        pre = lifted = np.zeros(1)
+    top = float(pre[0])
+    same_best = float(same[0]) if len(same) else ABSENT
+    other_best = float(other[0]) if len(other) else ABSENT
+    return {
+        "raw": raw,
+        "score": max(x.score for x in shown),
+        "top_pre": top,
+        "same_best": same_best,
+        "other_best": other_best,
+        "gap_mean10": top - float(pre[:10].mean()),
+        "gap_mean60": top - float(pre.mean()),
+        "gap_med60": top - float(np.median(pre)),
+        "gap10": top - float(pre[min(9, len(pre) - 1)]),
+        "z60": _z(top, pre),
+        "nqc10": float(pre[:10].std()),
+        "nqc60": float(pre.std()),
+        "raw_mean60": raw - float(pre.mean()),
+        "raw_z60": _z(raw, pre),
+        "lgap_mean60": float(lifted[0] - lifted.mean()),
+        "lz60": _z(float(lifted[0]), lifted),
+        "lgap10": float(lifted[0] - lifted[min(9, len(lifted) - 1)]),
+        "lz10": _z(float(lifted[0]), lifted[:10]),
+        "lz30": _z(float(lifted[0]), lifted[:30]),
+        "lmean60": float(lifted.mean()),
+        "lnqc10": float(lifted[:10].std()),
+        "nqc5": float(pre[:5].std()),
+        "nqc20": float(pre[:20].std()),
+        "mean60": float(pre.mean()),
+        "same_z": _z(same_best, same) if len(same) > 1 else 0.0,
+        "same_gap_mean": same_best - float(same.mean()) if len(same) else 0.0,
+        "same_minus_other": same_best - other_best,
+    }
+
+
+def set_qpp(run: JudgedRun) -> list[dict[str, float]]:
+    out = []
+    for scored in run.fused:
+        dense = [x for x in scored if "dense" in x.ranks]
+        out.append(qpp_features(dense, scored[: confidence_fit.SHOWN], [x.lift for x in dense]))
+    return out
+
+
+def demo_qpp(
+    demo: Dump, c: LanguageCentring, scorer: Scorer, pools_used: Sequence[str] = ("others", "calls")
+) -> tuple[list[dict[str, float]], list[bool]]:
+    """Per demo question text: the features of what a default match grades (the first five
+    of each pool, as ``replay_demo``), the dense candidates of ``pools_used``."""
+    languages = {k: p["language"] or "" for k, p in demo["payloads"].items()}
+    space = Space(demo["vectors"], languages, c)
+    position = {key: n for n, key in enumerate(space.ids)}
+    rows, answerable = [], []
+    for q in demo["questions"]:
+        sims = scorer(space, q["qvec"], q["language"])
+        pools: dict[str, list[Scored]] = {}
+        for name in ("others", "calls"):
+            pool = q[name]
+            eligible = [position[k] for k in pool["eligible"] if k in position]
+            dense = _dense(space, sims, eligible)
+            in_dense = set(dense)
+            pools[name] = [
+                Scored(
+                    k,
+                    dict(demo["payloads"][k]),
+                    score,
+                    float(sims[position[k]]) if k in in_dense else 0.0,
+                    {"dense": 1} if k in in_dense else {},
+                    _lift(c, q["language"], demo["payloads"][k]["language"])
+                    if k in in_dense
+                    else 0.0,
+                )
+                for k, score in rrf(dense, pool["lexical"])
+            ]
+        others, calls = pools["others"], pools["calls"]
+        innovations = [x for x in others if x.payload["kind"] == "innovation"]
+        shown = innovations[:5] + others[:5] + calls[:5]
+        used = tuple(pools_used)
+        if used == ("closest",):  # the pool the most similar shown item came from
+            closest = max(shown, key=lambda x: x.similarity)
+            used = ("calls",) if closest.payload["kind"] == "call" else ("others",)
+        seen: dict[str, Scored] = {}
+        for name in used:
+            for x in pools[name]:
+                if "dense" in x.ranks:
+                    seen.setdefault(x.key, x)
+        dense_all = list(seen.values())
+        rows.append(qpp_features(dense_all, shown, [x.lift for x in dense_all]))
+        answerable.append(bool(q["relevant"]))
+    return rows, answerable
+
+
+def round7_qpp(
+    dumps: Sequence[Path], demo_path: Path, variants: Sequence[Any] | None = None
+) -> None:
+    """The seventh round's table (issue 10): the kept rule plus query-performance predictors,
+    each row fitted on ``dev`` as ``--calibrate`` fits."""
+    d = load(dumps)
+    model = d["model"]
+    c = load_centring(REPO_ROOT / "indexes" / "language_means.json", model)
+    if c is None:
+        raise SystemExit(f"no language means for {model}")
+    with demo_path.open("rb") as fh:
+        demo = pickle.load(fh)
+    scorer = product_scorer(c)
+    spaces = spaces_for(d, c)
+    runs = {n: replay_set(n, d, spaces, scorer, c) for n in d["sets"]}
+    feats = {n: set_qpp(runs[n]) for n in runs}
+    demo_rows, answerable = demo_qpp(demo, c, scorer, ("closest",))
+    demo_union, _ = demo_qpp(demo, c, scorer)
+    ans = np.asarray(answerable)
+    names_in = [n for n in runs if n in IN]
+    names_out = [n for n in runs if n in OUT]
+    for name in names_in + names_out:
+        m = _matrix(feats[name], QPP)
+        med = " ".join(f"{f}={v:.3f}" for f, v in zip(QPP, np.median(m, 0), strict=True))
+        print(f"# {name}: median {med}")
+    m = _matrix(demo_rows, QPP)
+    for label, rows in (("answerable", ans), ("off-topic", ~ans)):
+        med = " ".join(f"{f}={v:.3f}" for f, v in zip(QPP, np.median(m[rows], 0), strict=True))
+        print(f"# demo {label}: median {med}")
+    for label, rows in (("answerable", ans), ("off-topic", ~ans)):
+        hi = " ".join(f"{f}={v:.3f}" for f, v in zip(QPP, m[rows].max(0), strict=True))
+        print(f"# demo {label}: max {hi}")
+    for name in names_in + names_out:
+        hi = _matrix(feats[name], QPP).max(0)
+        print(f"# {name}: max " + " ".join(f"{f}={v:.3f}" for f, v in zip(QPP, hi, strict=True)))
+    # The product's own fit of the kept rule on this replay (round 6's "kept" row).
+    calibration = load_calibration(REPO_ROOT / "indexes" / "calibration.json", model)
+    cal = refit(runs, calibration, model)
+    rep = {n: set_report(n, r, cal) for n, r in runs.items()}
+    dm = replay_demo(demo, c, scorer, cal)
+    print(f"product fit (kept rule): fits={cal.fits} floor={cal.similarity_floor}")
+    print(
+        "product no_good_match (dev): "
+        + ", ".join(f"{n} {rep[n]['no_good_match']:.3f}" for n in runs)
+    )
+    print(f"demo: off-topic flagged {dm['off_topic_flagged']:.3f} answered {dm['answered']:.3f}")
+    shown_sets = ("participedia_cases_fi", "mixed", "esf_peers", "participedia_cases")
+    shown_sets += ("participedia_problems",)
+    print(
+        "| features | cases_fi (fi / en) | mixed (fi / en) | ESF | cases | problems "
+        "| ood cases→ESF | ood Tatoeba | left out: ood cases→ESF / Tatoeba "
+        "| demo off-topic flagged / answered | same, features over both pools |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for spec in variants or QPP_VARIANTS7:
+        names, flagged = spec if isinstance(spec[0], tuple) else (spec, 0.9)
+        x = {n: _matrix(feats[n], names) for n in runs}
+        w = fit_rule([x[n] for n in names_in], [x[n] for n in names_out], flagged)
+        rate = {n: float(flags(x[n], w).mean()) for n in runs}
+        loso = []
+        for left in names_out:
+            wl = fit_rule([x[n] for n in names_in], [x[n] for n in names_out if n != left], flagged)
+            loso.append(float(flags(x[left], wl).mean()))
+        dm7 = flags(_matrix(demo_rows, names), w)
+        du = flags(_matrix(demo_union, names), w)
+        cells = []
+        for n in shown_sets:
+            cell = f"{rate[n]:.3f}"
+            if n in ("participedia_cases_fi", "mixed"):
+                lang = np.asarray(d["sets"][n]["languages"])
+                f = flags(x[n], w)
+                cell += f" ({f[lang == 'fi'].mean():.2f} / {f[lang == 'en'].mean():.2f})"
+            cells.append(cell)
+        oods = " | ".join(f"{rate[n]:.3f}" for n in names_out)
+        print(
+            f"| {' + '.join(names)}{'' if flagged == 0.9 else f' @{flagged}'} | "
+            f"{' | '.join(cells)} | {oods} | "
+            f"{' / '.join(f'{v:.3f}' for v in loso)} | "
+            f"{dm7[~ans].mean():.3f} / {1 - dm7[ans].mean():.3f} | "
+            f"{du[~ans].mean():.3f} / {1 - du[ans].mean():.3f} |  w={np.round(w, 3).tolist()}",
+            flush=True,
+        )
+
+
+QPP_VARIANTS7: list[Any] = [
+    ("raw", "score"),
+    ("top_pre", "score"),
+    ("same_best", "other_best", "score"),
+    ("raw", "same_best", "other_best", "score"),
+    ("raw", "score", "same_best"),
+    ("raw", "score", "other_best"),
+    ("raw", "score", "same_minus_other"),
+    ("raw", "score", "gap_mean10"),
+    ("raw", "score", "gap_mean60"),
+    ("raw", "score", "gap_med60"),
+    ("raw", "score", "gap10"),
+    ("raw", "score", "z60"),
+    ("raw", "score", "nqc10"),
+    ("raw", "score", "nqc60"),
+    ("raw", "score", "nqc5"),
+    ("raw", "score", "nqc20"),
+    ("raw", "score", "lnqc10"),
+    ("raw", "score", "nqc10", "gap_mean60"),
+    ("raw", "score", "raw_mean60"),
+    ("raw", "score", "raw_z60"),
+    ("raw", "score", "lgap_mean60"),
+    ("raw", "score", "lz60"),
+    ("raw", "score", "lgap10"),
+    ("raw", "score", "lz10"),
+    ("raw", "score", "lz30"),
+    ("raw", "score", "lmean60"),
+    ("raw", "score", "mean60"),
+    ("raw", "score", "same_z"),
+    ("raw", "score", "same_gap_mean"),
+    ("top_pre", "score", "z60"),
+    ("top_pre", "score", "gap_mean60"),
+    ("raw", "score", "gap_mean60", "z60"),
+]
+
+
 def check(dumps: Sequence[Path]) -> None:
     """How closely the replay of the kept setting reproduces the product's own rankings."""
     d = load(dumps)
@@ -1062,6 +1325,9 @@ def main() -> None:
     p.add_argument("dumps", type=Path, nargs="+")
     p.add_argument("--demo", type=Path, required=True)
     p.add_argument("--rows", default=None, help="comma-separated row numbers (default: all)")
+    p = sub.add_parser("round7")
+    p.add_argument("dumps", type=Path, nargs="+")
+    p.add_argument("--demo", type=Path, required=True)
     p = sub.add_parser("round5")
     p.add_argument("dumps", type=Path, nargs="+")
     p.add_argument("--demo", type=Path, required=True)
@@ -1079,7 +1345,9 @@ def main() -> None:
         round6(args.dumps, args.demo)
     elif args.command == "round7ties":
         rows = [int(x) for x in args.rows.split(",")] if args.rows else None
-        round7(args.dumps, args.demo, rows)
+        round7_ties(args.dumps, args.demo, rows)
+    elif args.command == "round7":
+        round7_qpp(args.dumps, args.demo)
     else:
         round5(args.dumps, args.demo, args.tatoeba)
 
