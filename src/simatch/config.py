@@ -50,8 +50,10 @@ class IndexSettings(BaseSettings):
         False,
         description="Return hits of exactly equal score in point-id order, also where a "
         "search's limit cuts a run of them, so the same data always matches and alerts the "
-        "same records (the engine's own order of ties is not fixed). Costs alert detection "
-        "about 1.5 ms per imported record at 10,000 followed needs (benchmarks/README.md).",
+        "same records (the engine's own order of ties is not fixed; the fusion already gives "
+        "tied hits one rank, so without this only a run cut by the limit can differ). Costs "
+        "alert detection about 1.5 ms per imported record at 10,000 followed needs "
+        "(benchmarks/README.md).",
     )
     index_switch_interval: float = Field(
         5.0,
