@@ -6,10 +6,11 @@ with their BM25 scores; this rebuilds every collection's sparse vectors with the
 own analyzer and ingest path (``Ingestor._lexical``), scores BM25 as the index does
 (``sum(query * idf * document)``, Qdrant's IDF ``ln(1 + (N - n + 0.5) / (n + 0.5))``), and
 re-analyses each question with a variant of how the translations of a word are weighted
-(the translations ``LexicalAnalyzer._translate`` adds, listed per word by ``offers_of``, then
-a variant of its merge). The lexical top 60 is then fused with the product's dense ranking as
-``domain.fusion`` does (RRF, k 60). The demo set and Tatoeba fi->en (the 1,000 English
-sentences as records, ``tatoeba.run``'s first direction) are replayed the same way.
+(the translations ``LexicalAnalyzer.offer_translations`` lists per word, then a variant of
+the merge ``LexicalAnalyzer._translate`` makes). The lexical top 60 is then fused with the product's
+dense ranking as ``domain.fusion`` does (RRF, k 60). The demo set and Tatoeba fi->en (the
+1,000 English sentences as records, ``tatoeba.run``'s first direction) are replayed the same
+way.
 
     flock /tmp/simatch-cpu.lock .venv/bin/python benchmarks/replay_lexical.py build --demo \
         --out data/replay/lexclir-coll.pkl
@@ -64,21 +65,13 @@ from simatch.evaluation.judged import read_records
 from simatch.evaluation.metrics import mean_metrics
 from simatch.evaluation.suite import OUT_OF_DOMAIN, SUITE, options_for
 from simatch.ingest.pipeline import Ingestor
-from simatch.text.analyzer import (
-    CONCEPT_PART_FACTOR,
-    CONCEPT_SYNONYM_WEIGHT,
-    CONCEPT_WEIGHT,
-    COVERED_FACTOR,
-    PART_FACTOR,
-    LexicalAnalyzer,
-    _phrases,
-)
+from simatch.text.analyzer import LexicalAnalyzer
 from simatch.text.factory import build_text_analyzer
-from simatch.text.language import LANGUAGES
 from simatch.text.lemmas import Token
-from simatch.text.sparse import term_index
+from simatch.text.sparse import SparseEncoder, term_index
 
 Weights = dict[str, float]
+ENCODER = SparseEncoder()  # a query's weights -> its sparse vector, as the product encodes it
 # own lemmas (query's language), the offers, the question's language -> query weights
 Combine = Callable[[Weights, list["Offer"], str], Weights]
 
@@ -98,42 +91,13 @@ class Offer:
 
 
 def offers_of(an: LexicalAnalyzer, tokens: Sequence[Token], language: str) -> list[Offer]:
-    """Every translation ``LexicalAnalyzer._translate`` adds, in its order, with the word it
-    translates: the same loops, kept here so that variants can weigh them per word
-    (``check`` compares the merged weights with the product's for every question)."""
+    """The translations the product offers for the question's words, in its order."""
     offers: list[Offer] = []
-    covered: set[int] = set()
-    if an.concepts is not None:
-        for match in an.concepts.find(tokens, language):
-            factor = CONCEPT_PART_FACTOR if match.via_part else 1.0
-            if not match.via_part:
-                covered.update(range(match.start, match.end))
-            for target in LANGUAGES:
-                weight = CONCEPT_SYNONYM_WEIGHT if target == language else CONCEPT_WEIGHT
-                kind = "synonym" if target == language else "concept"
-                for lemma, share in an.concepts.lemmas(match.index, target).items():
-                    span = (match.start, match.end)
-                    offers.append(Offer(lemma, match.source, weight * share * factor, span, kind))
-    for (source, _), dictionary in an.dictionaries.items():
-        if source != language:
-            continue
-        for start, end in _phrases(len(tokens)):
-            phrase = " ".join(token.lemma for token in tokens[start:end])
-            if phrase not in dictionary:
-                continue
-            for target, weight in dictionary.weighted_translations(phrase):
-                offers.append(Offer(target, phrase, weight, (start, end), "phrase"))
-            covered.update(range(start, end))
-        for position, token in enumerate(tokens):
-            factor = COVERED_FACTOR if position in covered else 1.0
-            span = (position, position + 1)
-            found = dictionary.weighted_translations(token.lemma)
-            for target, weight in found:
-                offers.append(Offer(target, token.lemma, weight * factor, span, "word"))
-            part_factor = factor * (PART_FACTOR if found else 1.0)
-            for extra in (*token.parts, *token.alternatives):
-                for target, weight in dictionary.weighted_translations(extra):
-                    offers.append(Offer(target, extra, weight * part_factor, span, "part"))
+
+    def keep(target: str, source: str, weight: float, span: tuple[int, int], kind: str) -> None:
+        offers.append(Offer(target, source, weight, span, kind))
+
+    an.offer_translations(tokens, language, keep)
     return offers
 
 
@@ -243,14 +207,8 @@ class Collection:
         self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def scores(self, weights: Weights) -> np.ndarray:
-        merged: dict[int, float] = {}
-        for lemma, w in weights.items():
-            if w <= 0.0:
-                continue
-            i = term_index(lemma)
-            if w > merged.get(i, 0.0):
-                merged[i] = w
-        return self.scores_sparse(list(merged), list(merged.values()))
+        query = ENCODER.encode_query(weights)  # merged as the product merges them
+        return self.scores_sparse(query.indices, query.values)
 
     def scores_sparse(self, indices: Sequence[int], values: Sequence[float]) -> np.ndarray:
         q = np.zeros(len(self.columns))

@@ -22,7 +22,7 @@ concept lemmas) is built on first use; reads are thread-safe.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +49,10 @@ CONCEPT_PART_FACTOR = 0.8  # the concept was matched by a compound part only
 COVERED_FACTOR = 0.5  # dictionary translations of a word a concept already translated
 PART_FACTOR = 0.7  # dictionary translations of a compound part when the whole had its own
 MAX_PHRASE_WORDS = 3  # longest multiword dictionary headword looked up
+
+Span = tuple[int, int]  # the query tokens a translation stands for, [start, end)
+# (target lemma, source lemma or phrase, weight, span, kind) -> None
+OfferSink = Callable[[str, str, float, Span, str], None]
 
 
 class LexicalAnalyzer:
@@ -134,7 +138,7 @@ class LexicalAnalyzer:
         own: dict[str, float],
         out: dict[str, tuple[str, float]],
     ) -> None:
-        def add(target: str, source: str, weight: float) -> None:
+        def add(target: str, source: str, weight: float, _span: Span, _kind: str) -> None:
             if target in own:  # the query's own lemma: keep it there, at the higher weight
                 own[target] = max(own[target], weight)
                 return
@@ -144,16 +148,26 @@ class LexicalAnalyzer:
             if previous is None or weight > previous[1]:
                 out[target] = (source, weight)
 
+        self.offer_translations(tokens, language, add)
+
+    def offer_translations(self, tokens: Sequence[Token], language: str, offer: OfferSink) -> None:
+        """Every translation the concepts and the dictionaries offer for the query's words,
+        in the order ``_translate`` merges them (the first of equal weights names the
+        source), each with the tokens it translates and where it came from (concept,
+        synonym, phrase, word, part): a replay can weigh them per word
+        (benchmarks/replay_lexical.py)."""
         covered: set[int] = set()
         if self.concepts is not None:
             for match in self.concepts.find(tokens, language):
                 factor = CONCEPT_PART_FACTOR if match.via_part else 1.0
                 if not match.via_part:
                     covered.update(range(match.start, match.end))
+                span = (match.start, match.end)
                 for target in LANGUAGES:
                     weight = CONCEPT_SYNONYM_WEIGHT if target == language else CONCEPT_WEIGHT
+                    kind = "synonym" if target == language else "concept"
                     for lemma, share in self.concepts.lemmas(match.index, target).items():
-                        add(lemma, match.source, weight * share * factor)
+                        offer(lemma, match.source, weight * share * factor, span, kind)
 
         for (source, _), dictionary in self.dictionaries.items():
             if source != language:
@@ -165,17 +179,18 @@ class LexicalAnalyzer:
                 if phrase not in dictionary:
                     continue
                 for target, weight in dictionary.weighted_translations(phrase):
-                    add(target, phrase, weight)
+                    offer(target, phrase, weight, (start, end), "phrase")
                 covered.update(range(start, end))
             for position, token in enumerate(tokens):
                 factor = COVERED_FACTOR if position in covered else 1.0
+                span = (position, position + 1)
                 found = dictionary.weighted_translations(token.lemma)
                 for target, weight in found:
-                    add(target, token.lemma, weight * factor)
+                    offer(target, token.lemma, weight * factor, span, "word")
                 part_factor = factor * (PART_FACTOR if found else 1.0)
                 for extra in (*token.parts, *token.alternatives):
                     for target, weight in dictionary.weighted_translations(extra):
-                        add(target, extra, weight * part_factor)
+                        offer(target, extra, weight * part_factor, span, "part")
 
 
 def _phrases(n_tokens: int) -> Iterable[tuple[int, int]]:
