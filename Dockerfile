@@ -7,7 +7,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY indexes ./indexes
-RUN pip install --no-cache-dir ".[voikko]" \
+# The Teams extra too: the chat assistant answers on Teams from the same image.
+RUN pip install --no-cache-dir ".[voikko,teams]" \
  && python -m simatch.text.build_tables
 ENV SIMATCH_INDEXES_DIR=/app/indexes
 EXPOSE 8000
