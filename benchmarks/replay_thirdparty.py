@@ -24,6 +24,11 @@ few minutes each)::
         --demo data/replay/demo.pkl --tatoeba data/replay/tatoeba.pkl
     .venv/bin/python benchmarks/replay_thirdparty.py round7ties data/replay/dev.pkl \\
         --demo data/replay/demo.pkl [--rows 0,2,5]
+    flock /tmp/simatch-cpu.lock .venv/bin/python benchmarks/replay_thirdparty.py embed8 \\
+        data/replay/dev.pkl --out data/round8/vectors-dev.pkl
+    .venv/bin/python benchmarks/replay_thirdparty.py round8 data/replay/dev.pkl \\
+        --demo data/replay/demo.pkl --tatoeba data/replay/tatoeba.pkl \\
+        --vectors data/round8/vectors-dev.pkl
 
 Dumps are local scratch (pickles under the git-ignored ``data/``), never committed: the
 third-party data stays in ``../shared/evaldata``.
@@ -107,6 +112,11 @@ def lexical_of(box: Any, text: str, kinds: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def asked_text(text: str) -> str:
+    """A judged question as the product embeds it (cut to fit, whitespace cleaned)."""
+    return " ".join(fitting(text, 4000).split())
+
+
 def dump(split: str, names: Sequence[str], out: Path) -> None:
     settings = load_settings()
     workspace = Workspace(settings, settings.index.data_dir / "eval")
@@ -132,7 +142,7 @@ def dump(split: str, names: Sequence[str], out: Path) -> None:
                 records[key] = {
                     r.id: cached[k] for r, k in zip(valid, keys, strict=True) if k in cached
                 }
-            texts = [" ".join(fitting(q.text, 4000).split()) for q in run.queries]
+            texts = [asked_text(q.text) for q in run.queries]
             sets[name] = {
                 "records_key": key,
                 "queries": [(q.qid, q.text, q.language, sorted(q.gold)) for q in run.queries],
@@ -227,6 +237,21 @@ def load(paths: Sequence[Path]) -> Dump:
         merged["records"].update(part["records"])
         merged["model"] = part.get("model", merged["model"])
     return merged
+
+
+def kept(
+    dumps: Sequence[Path], demo_path: Path
+) -> tuple[Dump, LanguageCentring, Calibration | None, Dump]:
+    """The dumps, the language means and the calibration kept for their model (``None`` if
+    none), and the demo's dump."""
+    d = load(dumps)
+    c = load_centring(REPO_ROOT / "indexes" / "language_means.json", d["model"])
+    if c is None:
+        raise SystemExit(f"no language means for {d['model']}")
+    calibration = load_calibration(REPO_ROOT / "indexes" / "calibration.json", d["model"])
+    with demo_path.open("rb") as fh:
+        demo = pickle.load(fh)
+    return d, c, calibration, demo
 
 
 # -- replay ----------------------------------------------------------------------------------
@@ -532,14 +557,8 @@ def ridge_map(x: Vector, y: Vector, lam: float, rank: int | None = None) -> Mapp
 
 def round5(dumps: Sequence[Path], demo_path: Path, tatoeba_path: Path) -> None:
     """The round-5 table of benchmarks/README.md (issue 10), on the dumps given (``dev``)."""
-    d = load(dumps)
+    d, base, calibration, demo = kept(dumps, demo_path)
     model = d["model"]
-    base = load_centring(REPO_ROOT / "indexes" / "language_means.json", model)
-    calibration = load_calibration(REPO_ROOT / "indexes" / "calibration.json", model)
-    if base is None:
-        raise SystemExit(f"no language means for {model}")
-    with demo_path.open("rb") as fh:
-        demo = pickle.load(fh)
     x, y = tatoeba_pairs(tatoeba_path, base, fit=True)
     xh, yh = tatoeba_pairs(tatoeba_path, base, fit=False)
 
@@ -768,13 +787,8 @@ def flags(x: Vector, w: Vector) -> Vector:
 
 
 def round6(dumps: Sequence[Path], demo_path: Path) -> None:
-    d = load(dumps)
+    d, c, calibration, demo = kept(dumps, demo_path)
     model = d["model"]
-    c = load_centring(REPO_ROOT / "indexes" / "language_means.json", model)
-    if c is None:
-        raise SystemExit(f"no language means for {model}")
-    with demo_path.open("rb") as fh:
-        demo = pickle.load(fh)
     scorer = product_scorer(c)
     spaces = spaces_for(d, c)
     runs = {n: replay_set(n, d, spaces, scorer, c) for n in d["sets"]}
@@ -794,7 +808,6 @@ def round6(dumps: Sequence[Path], demo_path: Path) -> None:
         med = " ".join(f"{f}={v:.3f}" for f, v in zip(FEATURES, np.median(m[rows], 0), strict=True))
         print(f"# demo {label}: median {med}")
     # The product's own fit (confidence_fit, as `--calibrate` runs it) on these runs.
-    calibration = load_calibration(REPO_ROOT / "indexes" / "calibration.json", model)
     cal = refit(runs, calibration, model)
     rep = {n: set_report(n, r, cal) for n, r in runs.items()}
     cv = confidence_fit.leave_one_out(
@@ -983,14 +996,8 @@ def demo_tie_stats(demo: Dump) -> None:
 def round7_ties(dumps: Sequence[Path], demo_path: Path, only: Sequence[int] | None = None) -> None:
     """Tie-aware RRF on ``dev`` (and the demo): every set's fused metric, the demo's fused
     recall@5 per language pair, and ``no_good_match`` with the confidence refitted per row."""
-    d = load(dumps)
+    d, c, calibration, demo = kept(dumps, demo_path)
     model = d["model"]
-    c = load_centring(REPO_ROOT / "indexes" / "language_means.json", model)
-    if c is None:
-        raise SystemExit(f"no language means for {model}")
-    calibration = load_calibration(REPO_ROOT / "indexes" / "calibration.json", model)
-    with demo_path.open("rb") as fh:
-        demo = pickle.load(fh)
     scorer = product_scorer(c)
     spaces = spaces_for(d, c)
     tie_stats(d, spaces, scorer)
@@ -1174,13 +1181,8 @@ def round7_qpp(
 ) -> None:
     """The seventh round's table (issue 10): the kept rule plus query-performance predictors,
     each row fitted on ``dev`` as ``--calibrate`` fits."""
-    d = load(dumps)
+    d, c, calibration, demo = kept(dumps, demo_path)
     model = d["model"]
-    c = load_centring(REPO_ROOT / "indexes" / "language_means.json", model)
-    if c is None:
-        raise SystemExit(f"no language means for {model}")
-    with demo_path.open("rb") as fh:
-        demo = pickle.load(fh)
     scorer = product_scorer(c)
     spaces = spaces_for(d, c)
     runs = {n: replay_set(n, d, spaces, scorer, c) for n in d["sets"]}
@@ -1205,7 +1207,6 @@ def round7_qpp(
         hi = _matrix(feats[name], QPP).max(0)
         print(f"# {name}: max " + " ".join(f"{f}={v:.3f}" for f, v in zip(QPP, hi, strict=True)))
     # The product's own fit of the kept rule on this replay (round 6's "kept" row).
-    calibration = load_calibration(REPO_ROOT / "indexes" / "calibration.json", model)
     cal = refit(runs, calibration, model)
     rep = {n: set_report(n, r, cal) for n, r in runs.items()}
     dm = replay_demo(demo, c, scorer, cal)
@@ -1289,6 +1290,249 @@ QPP_VARIANTS7: list[Any] = [
 ]
 
 
+# -- round 8: the question's e5 prefix --------------------------------------------------------
+
+# How a question text is embedded: e5's query or passage prefix, the text whole or each of its
+# sentences (``split_passages``) embedded alone and the unit vectors averaged.
+WAYS = ("query", "passage", "query_sentences", "passage_sentences")
+Vectors = dict[str, dict[str, Vector]]  # way -> question text -> raw vector
+# A question's raw vector from its text and its vectors each way (None: the dump's own).
+Choice = Callable[[str, Vectors], Vector]
+
+
+def demo_texts() -> list[str]:
+    """The demo's question texts in ``dump_demo``'s order (its dump keeps their vectors)."""
+    from simatch.evaluation.dataset import project_set
+    from simatch.evaluation.retrieval import _texts
+
+    eval_set = project_set(load_settings().index.indexes_dir)
+    return [" ".join(text.split()) for _, _, text in _texts(eval_set.queries)]
+
+
+def embed_round8(dumps: Sequence[Path], out: Path) -> None:
+    """Every question text of the dumps, of the demo and Tatoeba's Finnish sentences embedded
+    each of ``WAYS`` with the product's embedder (fresh and batched, so "query" again is the
+    control for the runtime's own noise), and Tatoeba's English records as the product
+    stores them (evaluation cache; embedded here if missing). Nothing is written to the
+    cache."""
+    from simatch.domain.evidence import split_passages
+    from simatch.evaluation.tatoeba import load_pairs
+    from simatch.evaluation.tatoeba import records as tatoeba_records
+
+    d = load(dumps)
+    pairs = load_pairs(EVALDATA)
+    demo = demo_texts()
+    asked = {asked_text(q[1]) for s in d["sets"].values() for q in s["queries"]}
+    texts = sorted(asked | set(demo) | {" ".join(p.fi.split()) for p in pairs})
+    sentences = {t: split_passages(t) or [t] for t in texts}
+    parts = sorted({x for t in texts for x in sentences[t]})
+    settings = load_settings()
+    workspace = Workspace(settings, settings.index.data_dir / "eval")
+    try:
+        model = workspace.embedder.inner
+        vectors: Vectors = {}
+        for way, embed in (("query", model.embed_queries), ("passage", model.embed_documents)):
+            _log(f"{way}: {len(texts)} texts, {len(parts)} sentences")
+            vectors[way] = dict(zip(texts, embed(texts), strict=True))
+            each = dict(zip(parts, embed(parts), strict=True))
+            vectors[way + "_sentences"] = {
+                t: _unit(np.mean([each[x] for x in sentences[t]], axis=0)) for t in texts
+            }
+        valid = [
+            r for r in (Ingestor.validate(row)[0] for row in tatoeba_records(pairs, "en")) if r
+        ]
+        keys = [text_key(model.model_id, r.search_text()) for r in valid]
+        cached = workspace.cache.get_many(keys)
+        missing = [r.search_text() for r, k in zip(valid, keys, strict=True) if k not in cached]
+        fresh = iter(model.embed_documents(missing)) if missing else iter(())
+        english = {
+            r.id: cached[k] if k in cached else next(fresh)
+            for r, k in zip(valid, keys, strict=True)
+        }
+        _log(f"Tatoeba English records: {len(english)}, {len(missing)} not in the cache")
+    finally:
+        workspace.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as fh:
+        data = {"vectors": vectors, "demo_texts": demo, "tatoeba_en": english}
+        pickle.dump({**data, "tatoeba_fi": {f"t{p.id}": " ".join(p.fi.split()) for p in pairs}}, fh)
+    _log(f"written {out}")
+
+
+def _longer(words: int, way: str | Choice) -> Choice:
+    """``way`` for questions of more than ``words`` words, "query" for the rest."""
+
+    def choose(text: str, v: Vectors) -> Vector:
+        if len(text.split()) <= words:
+            return v["query"][text]
+        return way(text, v) if callable(way) else v[way][text]
+
+    return choose
+
+
+def _both(text: str, v: Vectors) -> Vector:
+    return _unit(v["query"][text] + v["passage"][text])
+
+
+def _way(way: str) -> Choice:
+    return lambda text, v: v[way][text]
+
+
+LENGTHS8 = (8, 12, 16, 20, 25, 30, 40)
+SETS8 = ("participedia_cases", "participedia_problems", "esf_peers")
+
+
+def variants8(c: LanguageCentring) -> list[tuple[str, Choice | None]]:
+    # "passage: " questions centred on the records' common mean instead of the questions'
+    # (centre_query subtracts the questions' own: add it back).
+    shift = _common(c.queries) - _common(c.documents)
+
+    def on_records(text: str, v: Vectors) -> Vector:
+        return np.asarray(v["passage"][text] + shift, np.float32)
+
+    return [
+        ("main (the dump's question vectors)", None),
+        ('"query: " recomputed here, batched (the runtime\'s noise)', _way("query")),
+        ('"passage: " for every question', _way("passage")),
+        *[(f'"passage: " above {n} words', _longer(n, "passage")) for n in LENGTHS8],
+        ('mean of "query: " and "passage: " (normalised)', _both),
+        *[(f"that mean above {n} words", _longer(n, _both)) for n in LENGTHS8[1::2]],
+        ('"passage: ", centred on the records\' common mean', on_records),
+        ('sentences, "query: " each, averaged', _way("query_sentences")),
+        ('sentences, "passage: " each, averaged', _way("passage_sentences")),
+        ('sentences "query: " above 16 words', _longer(16, "query_sentences")),
+    ]
+
+
+def with_questions(d: Dump, choose: Choice | None, v: Vectors) -> Dump:
+    """The dump with every question's raw vector as ``choose`` makes it."""
+    if choose is None:
+        return d
+    sets = {
+        name: {**s, "qvecs": np.stack([choose(asked_text(q[1]), v) for q in s["queries"]])}
+        for name, s in d["sets"].items()
+    }
+    return {**d, "sets": sets}
+
+
+def tatoeba_dense(
+    t: Dump,
+    english: dict[str, Vector],
+    fi_texts: dict[str, str],
+    c: LanguageCentring,
+    choose: Choice | None,
+    v: Vectors,
+) -> float:
+    """Dense top-1 of each Finnish Tatoeba sentence among the English records (the product's
+    dense channel; its Tatoeba figure also fuses the lexical one)."""
+    space = Space(english, dict.fromkeys(english, "en"), c)
+    ids = [f"t{i}" for i in t["ids"]]
+    raw = t["fi"] if choose is None else np.stack([choose(fi_texts[i], v) for i in ids])
+    questions = np.stack([c.centre_query(q, "fi") for q in raw])
+    best = (questions @ space.stored.T).argmax(axis=1)
+    return float(np.mean([space.ids[b] == i for b, i in zip(best, ids, strict=True)]))
+
+
+def _finnish_recall(run: JudgedRun, languages: Sequence[str], k: int) -> Vector:
+    """Each Finnish question's fused recall@k."""
+    return np.asarray(
+        [
+            len(set(ranked[:k]) & q.gold) / len(q.gold)
+            for q, ranked, lang in zip(run.queries, run.rankings["fused"], languages, strict=True)
+            if lang == "fi"
+        ]
+    )
+
+
+def _best_similarity(run: JudgedRun) -> float:
+    """Median over questions of the first dense candidate's index similarity."""
+    return float(np.median([max((x.similarity for x in f), default=0.0) for f in run.fused]))
+
+
+def round8(dumps: Sequence[Path], demo_path: Path, tatoeba_path: Path, vectors: Path) -> None:
+    """The eighth round's tables (issue 10): each way of embedding the question, replayed on
+    ``dev``, the demo and Tatoeba; ``no_good_match`` with the calibration as kept and refitted."""
+    d, c, calibration, demo = kept(dumps, demo_path)
+    model = d["model"]
+    if calibration is None:
+        raise SystemExit(f"no calibration for {model}")
+    with tatoeba_path.open("rb") as fh:
+        tatoeba = pickle.load(fh)
+    with vectors.open("rb") as fh:
+        extra = pickle.load(fh)
+    v, texts = extra["vectors"], extra["demo_texts"]
+    if len(texts) != len(demo["questions"]):
+        raise SystemExit("the demo's texts do not fit its dump")
+    spaces = spaces_for(d, c)
+    scorer = product_scorer(c)
+    paired = ("fi→all paired", "en→all paired")
+    retrieval, confidence = [], []
+    before: dict[str, Vector] = {}
+    for label, choose in variants8(c):
+        dv = with_questions(d, choose, v)
+        runs = {n: replay_set(n, dv, spaces, scorer, c) for n in dv["sets"]}
+        rep = {n: set_report(n, r, calibration) for n, r in runs.items()}
+        cal = refit(runs, calibration, model)
+        again = {n: set_report(n, r, cal) for n, r in runs.items()}
+        qs = demo["questions"]
+        if choose is not None:
+            qs = [{**q, "qvec": choose(t, v)} for q, t in zip(qs, texts, strict=True)]
+        dm = replay_demo({**demo, "questions": qs}, c, scorer, calibration)
+        tat = tatoeba_dense(tatoeba, extra["tatoeba_en"], extra["tatoeba_fi"], c, choose, v)
+
+        def fig(name: str, channel: str, pair: str = "all", rep: Any = rep) -> float:
+            metric = spec_of(name).metric
+            return float(rep[name]["channels"][channel][pair][metric])
+
+        cells = [f"{fig(n, 'fused'):.3f} ({fig(n, 'dense'):.3f})" for n in SETS8]
+        for n in ("participedia_cases_fi", "mixed"):
+            fi, en = (fig(n, "fused", p) for p in paired)
+            dfi, den = (fig(n, "dense", p) for p in paired)
+            cells.append(f"{fi:.3f} / {en:.3f} ({fi - en:+.3f}) | {dfi:.3f} / {den:.3f}")
+        pairs = " / ".join(f"{dm[p]:.3f}" for p in ("fi→fi", "fi→en", "en→fi", "en→en"))
+        moved = []
+        for n, k in (("participedia_cases_fi", 5), ("mixed", 10)):
+            now = _finnish_recall(runs[n], dv["sets"][n]["languages"], k)
+            was = before.setdefault(n, now)
+            moved.append(f"{int((now > was).sum())}+/{int((now < was).sum())}−")
+        retrieval.append(
+            f"| {label} | {' | '.join(cells)} | {', '.join(moved)} | {dm['all']:.3f} ({pairs}) "
+            f"| {tat:.3f} |"
+        )
+        inside = [n for n in runs if n in IN]
+        outside = [n for n in runs if n in OUT]
+        scale = " / ".join(
+            f"{np.median([_best_similarity(runs[n]) for n in names]):.3f}"
+            for names in (inside, outside)
+        )
+        as_kept = " / ".join(f"{rep[n]['no_good_match']:.3f}" for n in inside + outside)
+        fitted = " / ".join(f"{again[n]['no_good_match']:.3f}" for n in inside + outside)
+        confidence.append(
+            f"| {label} | {scale} | {as_kept} "
+            f"| {dm['off_topic_flagged']:.3f} / {dm['answered']:.3f} "
+            f"| {fitted} | {cal.similarity_floor:.4f} |"
+        )
+        _log(f"done: {label}")
+    print(
+        "| `dev` (replay), question embedded | cases R@5 fused (dense) | problems R@5 "
+        "| ESF R@10 | cases_fi fused fi / en (gap) | cases_fi dense fi / en "
+        "| mixed R@10 fused fi / en (gap) | mixed dense fi / en "
+        "| Finnish questions better / worse than main: cases_fi, mixed "
+        "| demo R@5 all (fi→fi / fi→en / en→fi / en→en) | Tatoeba fi→en dense top-1 |"
+    )
+    print("|---|" + "---:|" * 10)
+    print("\n".join(retrieval))
+    print()
+    print(
+        f"no_good_match in order: {', '.join(inside + outside)}\n"
+        "| `dev` (replay), question embedded | median best similarity in / out of domain "
+        "| no_good_match, calibration as kept | demo off-topic flagged / answered (as kept) "
+        "| no_good_match, refitted on these runs | refitted floor |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(confidence))
+
+
 def check(dumps: Sequence[Path]) -> None:
     """How closely the replay of the kept setting reproduces the product's own rankings."""
     d = load(dumps)
@@ -1318,20 +1562,20 @@ def main() -> None:
     for name in ("dump-demo", "tatoeba"):
         sub.add_parser(name).add_argument("--out", type=Path, required=True)
     sub.add_parser("check").add_argument("dumps", type=Path, nargs="+")
-    p = sub.add_parser("round6")
+    p = sub.add_parser("embed8")
     p.add_argument("dumps", type=Path, nargs="+")
-    p.add_argument("--demo", type=Path, required=True)
-    p = sub.add_parser("round7ties")
-    p.add_argument("dumps", type=Path, nargs="+")
-    p.add_argument("--demo", type=Path, required=True)
-    p.add_argument("--rows", default=None, help="comma-separated row numbers (default: all)")
-    p = sub.add_parser("round7")
-    p.add_argument("dumps", type=Path, nargs="+")
-    p.add_argument("--demo", type=Path, required=True)
-    p = sub.add_parser("round5")
-    p.add_argument("dumps", type=Path, nargs="+")
-    p.add_argument("--demo", type=Path, required=True)
-    p.add_argument("--tatoeba", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    rounds = {}
+    for name in ("round5", "round6", "round7ties", "round7", "round8"):
+        rounds[name] = sub.add_parser(name)
+        rounds[name].add_argument("dumps", type=Path, nargs="+")
+        rounds[name].add_argument("--demo", type=Path, required=True)
+    for name in ("round5", "round8"):
+        rounds[name].add_argument("--tatoeba", type=Path, required=True)
+    rounds["round8"].add_argument("--vectors", type=Path, required=True)
+    rounds["round7ties"].add_argument(
+        "--rows", default=None, help="comma-separated row numbers (default: all)"
+    )
     args = parser.parse_args()
     if args.command == "dump":
         dump(args.split, args.sets.split(","), args.out)
@@ -1346,6 +1590,10 @@ def main() -> None:
     elif args.command == "round7ties":
         rows = [int(x) for x in args.rows.split(",")] if args.rows else None
         round7_ties(args.dumps, args.demo, rows)
+    elif args.command == "embed8":
+        embed_round8(args.dumps, args.out)
+    elif args.command == "round8":
+        round8(args.dumps, args.demo, args.tatoeba, args.vectors)
     elif args.command == "round7":
         round7_qpp(args.dumps, args.demo)
     else:

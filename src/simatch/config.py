@@ -571,7 +571,9 @@ class AlertSettings(BaseSettings):
         "http://SIMATCH_API_HOST:SIMATCH_API_PORT.",
     )
     alerts_secret: SecretStr | None = Field(
-        None, description="Signs unsubscribe links; unset = generated and kept in the data dir."
+        None,
+        description="Signs unsubscribe links; unset = generated once and kept with the alerts "
+        "(in the data dir, or in PostgreSQL, where every replica reads the same one).",
     )
     alerts_retention_days: int = Field(
         365,

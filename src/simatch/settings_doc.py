@@ -27,7 +27,10 @@ def env_names(cls: type[BaseSettings]) -> list[tuple[str, str, str]]:
         default = field.get_default(call_default_factory=True)
         if isinstance(default, Path) and default.is_relative_to(config.REPO_ROOT):
             default = default.relative_to(config.REPO_ROOT)  # the same in every checkout
-        shown = "–" if default is None else f"`{default}`"
+        if isinstance(default, list):
+            default = ",".join(str(item) for item in default)  # as the variable is written
+        # Shown as it would be set; nothing (–) when unset and empty are the same.
+        shown = "–" if default is None or default == "" else f"`{default}`"
         rows.append((env, shown, (field.description or "").replace("|", "\\|")))
     return rows
 
