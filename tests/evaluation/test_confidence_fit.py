@@ -118,3 +118,46 @@ def test_leave_one_out_measures_each_set_without_it() -> None:
     assert cv["ood"]["no_good_match"] == 1.0
     assert cv["a"]["no_good_match"] == 0.0 and "reliability" in cv["a"]
     assert "reliability" not in cv["ood"]
+
+
+def standing(seed: int, answerable: bool) -> JudgedRun:
+    """Questions whose closest shown items overlap in similarity in and out of domain (in
+    domain a little higher), with the same fused scores; in domain the best dense candidates
+    stand out from the rest of the sixty, out of domain the list is flat."""
+    rng = random.Random(seed)
+    queries, fused = [], []
+    for n in range(40):
+        gold = frozenset({f"g{n}"}) if answerable else frozenset()
+        queries.append(JudgedQuery(f"q{seed}-{n}", "text", "en", gold, ""))
+        top = (0.102 if answerable else 0.098) + rng.uniform(-0.01, 0.01)
+        rest = [top - (0.004 if answerable else 0.001) * (i + 1) for i in range(59)]
+        items = [
+            Scored(f"innovation:{key}", {"id": key}, 0.9 - 0.01 * i, sim, {"dense": i + 1})
+            for i, (key, sim) in enumerate(
+                zip([f"g{n}", *(f"x{n}-{i}" for i in range(59))], [top, *rest], strict=True)
+            )
+        ]
+        fused.append(items)
+    return JudgedRun(queries, {}, {}, {}, fused)
+
+
+def test_the_rule_reads_how_much_the_best_dense_candidates_stand_out() -> None:
+    """Issue 10, seventh round: at equal similarity and fused score, only the spread of the
+    best dense candidates (``Matcher.dense_spread``) tells these apart."""
+    inside = [standing(1, True), standing(2, True)]
+    outside = [standing(3, False)]
+    fitted = confidence_fit.fit(inside, outside, "m", None)
+    assert fitted.fits is not None and fitted.fits_spread is not None
+    weight, cap = fitted.fits_spread
+    assert weight > 0
+    seen = [f[4] for r in inside for s in r.fused if (f := confidence_fit.fit_features(s, "en"))]
+    assert max(seen) <= cap < max(seen) + 2e-4  # the largest spread seen, rounded up
+    assert confidence_fit.flag_rate(outside[0], fitted) >= 0.85
+    assert confidence_fit.flag_rate(inside[0], fitted) <= 0.05
+    # The floor bounds the rule: with the best score and any spread, nothing below it
+    # passes; just above it, the most favourable spread (the cap) lets it pass.
+    floor = fitted.similarity_floor
+    assert floor is not None
+    for spread in (0.0, cap / 2, cap, 1.0):
+        assert fitted.nothing_fits(floor - 1e-6, 1.0, spread=spread)
+    assert not fitted.nothing_fits(floor + 1e-3, 1.0, spread=cap)

@@ -166,6 +166,8 @@ class Ranking:
 
     keys: list[str]
     scores: list[float]
+    # the records' ``language`` search field, in the same order (None: not given)
+    languages: list[str | None] | None = None
 
 
 class FeedbackBoosts(Protocol):
