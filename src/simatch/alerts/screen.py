@@ -40,7 +40,7 @@ _DENSE_EPS = 1e-4
 _LEXICAL_REL = 1e-4
 _LEXICAL_ABS = 1e-6
 _CHUNK = 512  # needs screened at once (memory: chunk x records)
-_BLOCK = 256  # candidates of one need compared with the batch at once (block x records)
+_BLOCK = 256  # candidate pairs compared with the batch at once (block x records)
 
 
 @dataclass(frozen=True)
@@ -150,50 +150,60 @@ class Screen:
         open_rows = dense >= self.floor
         if inside is not None:
             open_rows &= inside
-        out: list[tuple[int, int]] = []
-        for row, column in enumerate(chunk):
-            candidates = np.flatnonzero(open_rows[row])
-            if not candidates.size:
-                continue
-            need = needs[column]
-            if not self.ranks_bound or not batch_keys.isdisjoint(need.boosts):
-                out.extend((int(column), int(r)) for r in candidates)  # not screened
-                continue
-            keep = self._keep(
-                batch,
-                dense[row],
-                lexical[row] if lexical is not None else None,
-                candidates,
-                need.bar,
-            )
-            out.extend((int(column), int(r)) for r in candidates[keep])
-        return out
+        screened = np.zeros(len(chunk), bool)
+        if self.ranks_bound:
+            for row, column in enumerate(chunk.tolist()):
+                screened[row] = batch_keys.isdisjoint(needs[column].boosts)
+        # Needs not screened: every record above the floor (as it comes: need, record).
+        at, records = np.nonzero(open_rows & ~screened[:, None])
+        rows = np.flatnonzero(screened)
+        if rows.size:
+            bars = _padded([needs[c].bar for c in chunk[rows].tolist()])
+            pair_rows, pair_records = np.nonzero(open_rows[rows])
+            if pair_rows.size:
+                keep = self._keep(
+                    batch,
+                    dense[rows],
+                    lexical[rows] if lexical is not None else None,
+                    pair_rows,
+                    pair_records,
+                    bars,
+                )
+                at = np.concatenate([at, rows[pair_rows[keep]]])
+                records = np.concatenate([records, pair_records[keep]])
+        order = np.lexsort((records, at))  # need by need, as the chunk lists them
+        return list(zip(chunk[at[order]].tolist(), records[order].tolist(), strict=True))
 
     def _keep(
         self,
         batch: PoolBatch,
         dense: np.ndarray,
         lexical: np.ndarray | None,
-        candidates: np.ndarray,
-        bar: np.ndarray | None,
+        at: np.ndarray,
+        records: np.ndarray,
+        bars: np.ndarray,
     ) -> np.ndarray:
-        """Of ``candidates`` (record rows), which may alert (a boolean mask). ``bar``: the
-        similarities of other records of the pool, not in the batch (``Bar``)."""
+        """Of the pairs (need row ``at`` of ``dense``/``lexical``, record ``records``), which
+        may alert (a boolean mask), all needs of a chunk at once. ``bars``: per need row the
+        similarities of other records of the pool, not in the batch (``Bar``), padded with
+        -inf.
+
+        A rank only counts up to ``candidates`` (beyond it the channel gives nothing), so the
+        records ahead of a pair are counted among the ``candidates`` best of its need's row
+        alone: fewer than that many ahead there is the exact count (every other record is
+        below them), and that many means a rank beyond ``candidates`` either way."""
         t = self.tuning
-        sims = dense[candidates]
-        ahead_d = _count_above(dense, sims + _DENSE_EPS)
-        if bar is not None and bar.size:
-            ahead_d = ahead_d + _count_above(bar, sims + _DENSE_EPS)
-        rank_d = 1 + ahead_d
+        sims = dense[at, records]
+        rank_d = _ranks(_best(dense, t.candidates), at, sims + _DENSE_EPS, bars)
         if lexical is not None:
-            lex = lexical[candidates]
+            lex = lexical[at, records]
             lex_margin = lex * (1 + _LEXICAL_REL) + _LEXICAL_ABS
-            rank_l = 1 + _count_above(lexical, lex_margin)
+            rank_l = _ranks(_best(lexical, t.candidates), at, lex_margin, None)
             found_l = lex > _LEXICAL_ABS  # a record without a shared term is not found
         else:
             rank_l = np.ones_like(rank_d)
-            found_l = np.ones(len(candidates), bool)
-        keep = np.ones(len(candidates), bool)
+            found_l = np.ones(len(at), bool)
+        keep = np.ones(len(at), bool)
         if self.cutoff is not None:
             dense_part = np.where(rank_d <= t.candidates, t.dense_weight / (t.rrf_k + rank_d), 0)
             lex_part = np.where(
@@ -204,18 +214,18 @@ class Screen:
             keep &= self._reaches(sims, score)
         if lexical is not None and keep.any():
             # Records of the same section ahead in both channels are ahead in the fusion
-            # (candidates x records at once, a block of candidates at a time). A candidate
-            # without any lexical score gets nothing from that channel: every record ahead
-            # in the dense one is ahead of it (its dense rank, within the candidates, is
-            # better; its lexical part is at least nothing).
+            # (pairs x records at once, a block of pairs at a time). A record without any
+            # lexical score gets nothing from that channel: every record ahead in the dense
+            # one is ahead of it (its dense rank, within the candidates, is better; its
+            # lexical part is at least nothing).
             kept = np.flatnonzero(keep)
             dense_only = lex <= 0.0 if t.dense_weight > 0 else np.zeros(len(lex), bool)
             for start in range(0, len(kept), _BLOCK):
                 n = kept[start : start + _BLOCK]
                 ahead = (
-                    (dense[None, :] > (sims[n] + _DENSE_EPS)[:, None])
-                    & ((lexical[None, :] > lex_margin[n][:, None]) | dense_only[n][:, None])
-                    & (batch.sections[None, :] == batch.sections[candidates[n]][:, None])
+                    (dense[at[n]] > (sims[n] + _DENSE_EPS)[:, None])
+                    & ((lexical[at[n]] > lex_margin[n][:, None]) | dense_only[n][:, None])
+                    & (batch.sections[None, :] == batch.sections[records[n]][:, None])
                 )
                 keep[n[np.count_nonzero(ahead, axis=1) >= self.top]] = False
         return keep
@@ -318,10 +328,64 @@ def _positions(vocabulary: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.
     return at, vocabulary[at] == ids
 
 
-def _count_above(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """For each threshold, how many of ``values`` are greater than it."""
-    ordered = np.sort(values)
-    return len(values) - np.searchsorted(ordered, thresholds, side="right")
+def _best(values: np.ndarray, most: int) -> np.ndarray:
+    """The ``most`` greatest values of each row, ascending (the rows whole, sorted, if
+    short)."""
+    if values.shape[1] > most:
+        values = np.partition(values, values.shape[1] - most, axis=1)[:, -most:]
+    return np.sort(values, axis=1)
+
+
+def _ranks(
+    best: np.ndarray, rows: np.ndarray, thresholds: np.ndarray, bars: np.ndarray | None
+) -> np.ndarray:
+    """One plus how many values of each threshold's row (``best``: a row's ``candidates``
+    greatest, ``_best``; ``bars``: more of the pool, padded with -inf) are greater than it;
+    ``candidates + 1`` for those with ``candidates`` or more ahead in ``best`` alone (a rank
+    beyond ``candidates``, whatever the exact count: only those need counting)."""
+    most = best.shape[1]
+    ranks = np.full(len(rows), most + 1, np.int64)
+    if not most:
+        ranks[:] = 1
+        return ranks
+    # The row's least of ``best`` above the threshold: all ``most`` of them are ahead.
+    live = np.flatnonzero(best[rows, 0] <= thresholds)
+    ahead = _count_above_rows(best, rows[live], thresholds[live])
+    if bars is not None and bars.shape[1]:
+        ahead += _count_above_rows(np.sort(bars, axis=1), rows[live], thresholds[live])
+    ranks[live] = 1 + ahead
+    return ranks
+
+
+def _count_above_rows(ordered: np.ndarray, rows: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """For each threshold, how many of ``ordered[row]`` (its row ``rows``; rows ascending)
+    are greater than it: a binary search of every threshold at once."""
+    width = ordered.shape[1]
+    lo = np.zeros(len(rows), np.int64)
+    hi = np.full(len(rows), width, np.int64)
+    flat = ordered.ravel()
+    base = rows.astype(np.int64) * width
+    while True:
+        open_ = lo < hi
+        if not open_.any():
+            break
+        mid = (lo + hi) // 2
+        probe = np.where(open_, mid, 0)
+        above = flat[base + np.minimum(probe, width - 1)] > thresholds
+        hi = np.where(open_ & above, mid, hi)
+        lo = np.where(open_ & ~above, mid + 1, lo)
+    counted: np.ndarray = width - lo
+    return counted
+
+
+def _padded(bars: Sequence[np.ndarray | None]) -> np.ndarray:
+    """Bars as rows padded with -inf (none: no column)."""
+    width = max((len(b) for b in bars if b is not None), default=0)
+    out = np.full((len(bars), width), -np.inf)
+    for row, bar in enumerate(bars):
+        if bar is not None and len(bar):
+            out[row, : len(bar)] = bar
+    return out
 
 
 def section_codes(kinds: Sequence[str]) -> np.ndarray:
