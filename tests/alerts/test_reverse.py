@@ -6,11 +6,9 @@ and calibration; every demo need against every record."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
 from pathlib import Path
 
 from simatch.alerts.detector import need_query
-from simatch.domain.confidence import spread
 from simatch.domain.matcher import Matcher, PreparedQuery, section_of
 from simatch.domain.results import Confidence
 from simatch.ingest.demo import demo_rows
@@ -26,8 +24,7 @@ def _through_hits(
     matcher: Matcher, prepared: PreparedQuery, keys: Collection[str], top: int
 ) -> Shown:
     """What a match's searches rank among the first ``top`` of each section, graded as a
-    match grades an item (``Calibration.nothing_fits`` on the item itself, with the spread
-    of its pool's dense hits before their languages' lifts)."""
+    match grades an item (``Calibration.nothing_fits`` on the item itself)."""
     calibration = matcher.calibration
     assert calibration is not None
     shown: Shown = []
@@ -35,12 +32,6 @@ def _through_hits(
         limit = matcher.tuning.candidates
         dense = matcher.index.search_dense(prepared.search_vector, flt, limit)
         lexical = matcher.index.search_sparse(prepared.terms.sparse, flt, limit)
-        centring = matcher.centring
-        asked = prepared.detected
-        pool_spread = spread(
-            h.score - (centring.record_lift(asked, h.payload.get("language")) if centring else 0)
-            for h in dense
-        )
         rank: dict[str, int] = {}
         for cand in matcher.fuse(dense, lexical):
             section = section_of(cand.payload["kind"])
@@ -54,7 +45,7 @@ def _through_hits(
                 lift = matcher.centring.record_lift(prepared.detected, language)
             confidence: Confidence = (
                 "weak"
-                if calibration.nothing_fits(cand.similarity, cand.score, other, lift, pool_spread)
+                if calibration.nothing_fits(cand.similarity, cand.score, other, lift)
                 else calibration.classify(cand.similarity, cand.score)
             )
             shown.append((cand.key, section, cand.score, cand.similarity, confidence))
@@ -74,26 +65,14 @@ def test_reverse_matching_ranks_and_grades_as_the_match_searches_do(
     prepared = box.matcher.prepare(queries)
     assert len(prepared) > 10
     top = 10
-    calibration = box.matcher.calibration
-    assert calibration is not None and calibration.fits is not None
-    # The calibration as fitted, and one whose spread term (issue 10, seventh round) decides:
-    # the least similarity before the lift that passes moves down by twice the spread of
-    # the need's pool (uncapped: read as the most favourable, every item would pass).
-    a = calibration.fits[0]
-    decisive = replace(calibration, fits_spread=(a * 2.0, 1.0), similarity_floor=None)
-    runs = []
-    for used in (calibration, decisive):
-        box.matcher.calibration = used
-        graded = box.matcher.reverse_graded([(p, keys) for p in prepared], top)
-        sections: set[str] = set()
-        confidences: set[str] = set()
-        for ready, found in zip(prepared, graded, strict=True):
-            lean = [(c.key, s, c.score, c.similarity, g) for s, c, g in found]
-            assert lean == _through_hits(box.matcher, ready, keys, top)
-            assert all("record" in c.payload for _, c, _ in found)  # read whole
-            sections |= {s for _, s, *_ in lean}
-            confidences |= {g for *_, g in lean}
-        assert sections == {"solutions", "peers", "funders"}
-        assert {"weak", "possible"} <= confidences
-        runs.append([[(c.key, g) for _, c, g in found] for found in graded])
-    assert runs[0] != runs[1]  # the spread changed some grades
+    graded = box.matcher.reverse_graded([(p, keys) for p in prepared], top)
+    sections: set[str] = set()
+    confidences: set[str] = set()
+    for ready, found in zip(prepared, graded, strict=True):
+        lean = [(c.key, s, c.score, c.similarity, g) for s, c, g in found]
+        assert lean == _through_hits(box.matcher, ready, keys, top)
+        assert all("record" in c.payload for _, c, _ in found)  # read whole
+        sections |= {s for _, s, *_ in lean}
+        confidences |= {g for *_, g in lean}
+    assert sections == {"solutions", "peers", "funders"}
+    assert {"weak", "possible"} <= confidences

@@ -24,13 +24,6 @@ meaningless across models. Everything here is measured per model on judged data
   "other language" term cannot tell apart. Fitted so since issue 10's sixth round
   (``benchmarks/README.md``); the "other language" weight is then 0. Older files read the
   lifted similarity.
-- ``fits_spread``: (weight, cap). Since issue 10's seventh round the rule also reads how
-  much the question's best dense candidates stand out: the standard deviation of the
-  ``SPREAD_TOP`` largest similarities *before the lift* among the dense candidates of the
-  pool the closest item came from (``spread``; a query-performance predictor, NQC: a
-  question that nothing fits has a flat list). It adds ``weight * min(spread, cap)``; the cap
-  (the largest spread of the questions it was fitted on) bounds what it can add, so the
-  floor below stays a lower bound. Older files have no such term.
 - ``similarity_floor``: below this similarity nothing fits. With ``fits``, the least
   similarity with which the rule can pass at all (what callers that prune by similarity
   need); without it, the rule itself (Youden's J between the best similarity of questions
@@ -46,7 +39,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,18 +47,6 @@ from simatch.domain.per_model import read_entry, write_entry
 from simatch.domain.results import Confidence
 
 log = logging.getLogger(__name__)
-
-SPREAD_TOP = 10  # how many of the largest similarities ``spread`` reads
-
-
-def spread(similarities: Iterable[float]) -> float:
-    """The standard deviation of the ``SPREAD_TOP`` largest of these similarities (0 for
-    fewer than two): how much a question's best candidates stand out (NQC)."""
-    top = sorted(similarities, reverse=True)[:SPREAD_TOP]
-    if len(top) < 2:
-        return 0.0
-    mean = sum(top) / len(top)
-    return math.sqrt(sum((x - mean) ** 2 for x in top) / len(top))
 
 
 @dataclass(frozen=True)
@@ -81,8 +61,6 @@ class Calibration:
     # similarity, best fused score, other language, intercept: something fits when >= 0
     fits: tuple[float, float, float, float] | None = None
     fits_before_lift: bool = False  # the rule and the floor read similarity - lift
-    # weight and cap of the spread term: the rule adds weight * min(spread, cap)
-    fits_spread: tuple[float, float] | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)  # provenance, figures
 
     def probability(self, similarity: float, score: float = 1.0) -> float:
@@ -99,13 +77,11 @@ class Calibration:
         best_score: float = 1.0,
         other_language: bool = False,
         lift: float = 0.0,
-        spread: float | None = None,
     ) -> bool:
         """True when a result has no good match: its most similar item has this similarity
         (of which ``lift`` is what its language gained for ranking, and is in
-        ``other_language`` than the question), its best fused score is ``best_score``, and
-        the best dense similarities before the lift of its pool have this ``spread``
-        (``spread()``). The defaults are the most favourable (a lower bound)."""
+        ``other_language`` than the question), its best fused score is ``best_score``. The
+        defaults are the most favourable (a lower bound)."""
         if self.fits_before_lift:
             best_similarity -= lift
         if self.similarity_floor is not None and best_similarity < self.similarity_floor:
@@ -113,17 +89,7 @@ class Calibration:
         if self.fits is None:
             return False
         a, b, c, d = self.fits
-        z = a * best_similarity + b * best_score + c * float(other_language) + d
-        return z + self.spread_term(spread) < 0.0
-
-    def spread_term(self, spread: float | None = None) -> float:
-        """What the spread adds to the rule (``None``: the most it can add)."""
-        if self.fits_spread is None:
-            return 0.0
-        weight, cap = self.fits_spread
-        if spread is None:
-            return max(0.0, weight * cap)
-        return weight * min(max(spread, 0.0), cap)
+        return a * best_similarity + b * best_score + c * float(other_language) + d < 0.0
 
     def classify(self, similarity: float, score: float = 1.0) -> Confidence:
         p = self.probability(similarity, score)
@@ -144,8 +110,6 @@ class Calibration:
             "fits_before_lift": self.fits_before_lift,
             "measured_on": self.measured_on,
         }
-        if self.fits_spread is not None:
-            entry["fits_spread"] = list(self.fits_spread)
         entry.update(self.extra)
         return entry
 
@@ -156,10 +120,8 @@ def load_calibration(path: Path, model_id: str) -> Calibration | None:
         return None
     known = {"strong", "possible", "duplicate", "similarity_floor", "weights", "fits"}
     known.add("fits_before_lift")
-    known.add("fits_spread")
     known.add("measured_on")
     fits = entry.get("fits")
-    spread_term = entry.get("fits_spread")
     weights = entry.get("weights")
     floor = entry.get("similarity_floor")
     return Calibration(
@@ -172,7 +134,6 @@ def load_calibration(path: Path, model_id: str) -> Calibration | None:
         weights=(float(weights[0]), float(weights[1]), float(weights[2])) if weights else None,
         fits=(float(fits[0]), float(fits[1]), float(fits[2]), float(fits[3])) if fits else None,
         fits_before_lift=bool(entry.get("fits_before_lift", False)),
-        fits_spread=(float(spread_term[0]), float(spread_term[1])) if spread_term else None,
         extra={k: v for k, v in entry.items() if k not in known},
     )
 

@@ -30,7 +30,7 @@ from functools import partial
 from typing import Any
 
 from simatch.domain.centring import LanguageCentring
-from simatch.domain.confidence import Calibration, spread
+from simatch.domain.confidence import Calibration
 from simatch.domain.evidence import query_term_weights
 from simatch.domain.explain import Explainer
 from simatch.domain.fusion import CHANNELS, Channel, Fusion, Scored, fuse, fuse_ranked
@@ -201,12 +201,7 @@ class Matcher:
             pools.append(others)
         if "funders" in want:
             pools.append(calls)
-        spreads: dict[int, float] = {}  # per candidate: the spread of the pool it came from
-        if self.calibration is not None and self.calibration.fits_spread is not None:
-            for ranking in (others, calls):  # the first ``candidates`` dense hits, as unpaged
-                value = dense_spread(ranking, self.tuning.candidates)
-                spreads.update((id(cand), value) for cand in ranking)
-        self._grade(result, pools, top, detected, spreads)
+        self._grade(result, pools, top, detected)
         return result, vector
 
     def rank(
@@ -315,22 +310,18 @@ class Matcher:
                 searches.append(Search(prepared.terms.sparse, flt, self.tuning.candidates))
         found = self.index.rank_batch(searches) if searches else []
 
-        chosen: list[list[tuple[Scored, float | None]]] = []  # with the spread of its pool
-        for (prepared, keys), (first, pools, boosts) in zip(requests, plans, strict=True):
+        chosen: list[list[Scored]] = []
+        for (_, keys), (first, pools, boosts) in zip(requests, plans, strict=True):
             wanted = set(keys)
-            shown: list[tuple[Scored, float | None]] = []
+            shown: list[Scored] = []
             for n in range(pools):
                 dense, lexical = found[first + 2 * n], found[first + 2 * n + 1]
                 rank: dict[Section, int] = {}
-                picked = []
                 for key, score in self.tuning.fuse_ranked(dense, lexical, boosts):
                     section = section_of(key.split(":", 1)[0])
                     rank[section] = rank.get(section, 0) + 1
                     if rank[section] <= top and key in wanted:
-                        picked.append(_candidate(key, score, dense, lexical))
-                if picked:
-                    pool_spread = self._ranking_spread(dense, prepared.detected)
-                    shown.extend((cand, pool_spread) for cand in picked)
+                        shown.append(_candidate(key, score, dense, lexical))
             chosen.append(shown)
             if dense_seen is not None:
                 pools_seen: dict[str, list[tuple[str, float]]] = {}
@@ -340,16 +331,12 @@ class Matcher:
                     hits = found[first + 2 * n]
                     pools_seen[name] = list(zip(hits.keys, hits.scores, strict=True))
                 dense_seen.append(pools_seen)
-        payloads = self.index.get(list({c.key for shown in chosen for c, _ in shown}))
+        payloads = self.index.get(list({c.key for shown in chosen for c in shown}))
 
-        def grade(cand: Scored, language: str, pool_spread: float | None) -> Confidence:
+        def grade(cand: Scored, language: str) -> Confidence:
             self._set_lift(cand, language)
             if self.calibration is not None and self.calibration.nothing_fits(
-                cand.similarity,
-                cand.score,
-                _other_language(cand, language),
-                cand.lift,
-                pool_spread,
+                cand.similarity, cand.score, _other_language(cand, language), cand.lift
             ):
                 return "weak"
             return self._confidence(cand)
@@ -357,11 +344,11 @@ class Matcher:
         results = []
         for (prepared, _), shown in zip(requests, chosen, strict=True):
             graded = []
-            for cand, pool_spread in shown:
+            for cand in shown:
                 if cand.key not in payloads:
                     continue
                 cand.payload = payloads[cand.key]
-                confidence = grade(cand, prepared.detected, pool_spread)
+                confidence = grade(cand, prepared.detected)
                 if _CONFIDENCE_ORDER[confidence] >= _CONFIDENCE_ORDER[least]:
                     graded.append((section_of(cand.payload["kind"]), cand, confidence))
             results.append(graded)
@@ -440,22 +427,6 @@ class Matcher:
                 self._set_lift(cand, language, lifts)
         return fused
 
-    def _ranking_spread(self, dense: Ranking, language: str) -> float | None:
-        """``dense_spread`` of a dense search's keys and scores (its records' languages give
-        their lifts, as ``_set_lift`` sets them); ``None`` (the most favourable) when the
-        engine did not give the languages, or the calibration reads no spread."""
-        if dense.languages is None or self.calibration is None:
-            return None
-        if self.calibration.fits_spread is None:
-            return None
-        lifts: dict[str | None, float] = {}
-        before = []
-        for score, record in zip(dense.scores, dense.languages, strict=True):
-            if self.centring is not None and record not in lifts:
-                lifts[record] = self.centring.record_lift(language, record)
-            before.append(score - lifts.get(record, 0.0))
-        return spread(before)
-
     def _set_lift(
         self, cand: Scored, language: str, known: dict[str | None, float] | None = None
     ) -> None:
@@ -494,12 +465,7 @@ class Matcher:
         return self.calibration.classify(cand.similarity, cand.score)
 
     def _grade(
-        self,
-        result: MatchResult,
-        pools: list[list[Scored]],
-        top: int,
-        language: str,
-        spreads: dict[int, float] | None = None,
+        self, result: MatchResult, pools: list[list[Scored]], top: int, language: str
     ) -> None:
         """The result's confidence is that of its best candidate on the first ``top`` ranks of
         any pool behind a section (so "show more" pages are graded like the first page).
@@ -508,9 +474,7 @@ class Matcher:
         calibration was fitted so): when nothing does, or nothing was found, every item is
         weak and each section keeps only its ``weak_items`` best items. A result whose items
         are all weak but which passes the rule is not a "no good match": weak items are less
-        likely relevant than most shown, not off the subject. ``spreads``: per candidate
-        (``id``), the ``dense_spread`` of the ranking it came from (the rule reads the closest
-        one's)."""
+        likely relevant than most shown, not off the subject."""
         candidates = [cand for pool in pools for cand in pool[:top]]
         best: Confidence = "weak"
         for cand in candidates:
@@ -525,7 +489,6 @@ class Matcher:
                 max(c.score for c in candidates),
                 _other_language(closest, language),
                 closest.lift,
-                (spreads or {}).get(id(closest)),
             )
         if self.calibration is not None and self.calibration.fits is None and best == "weak":
             nothing = True  # a calibration without the rule: nothing better than weak fits
@@ -554,17 +517,6 @@ def _candidate(key: str, score: float, dense: Ranking, lexical: Ranking) -> Scor
     return Scored(key, {"key": key, "kind": key.split(":", 1)[0]}, score, similarity, ranks)
 
 
-def dense_spread(ranking: Iterable[Scored], depth: int | None = None) -> float:
-    """How much the best dense candidates of a ranking stand out (``confidence.spread``) on
-    their similarities before the lift (``Scored.lift``); candidates only the lexical channel
-    found, or the dense channel below ``depth``, are left out."""
-    return spread(
-        c.similarity - c.lift
-        for c in ranking
-        if "dense" in c.ranks and (depth is None or c.ranks["dense"] <= depth)
-    )
-
-
 def _graded(grades: dict[int, Confidence], cand: Scored) -> Confidence:
     return grades[id(cand)]
 
@@ -582,13 +534,4 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-__all__ = [
-    "CHANNELS",
-    "Channel",
-    "MatchTuning",
-    "Matcher",
-    "PreparedQuery",
-    "Scored",
-    "dense_spread",
-    "section_of",
-]
+__all__ = ["CHANNELS", "Channel", "MatchTuning", "Matcher", "PreparedQuery", "Scored", "section_of"]

@@ -166,8 +166,6 @@ class Ranking:
 
     keys: list[str]
     scores: list[float]
-    # the records' ``language`` search field, in the same order (None: not given)
-    languages: list[str | None] | None = None
 
 
 class FeedbackBoosts(Protocol):

@@ -10,11 +10,8 @@ The model is the product's (``domain.confidence.Calibration``):
   reach that precision together);
 - whether anything fits (``fits``): a logistic model of "this question is in the index's
   domain" on the most similar of the first five items (its similarity *before* the lift its
-  language got for ranking, ``Scored.lift``), the best fused score, and (since the seventh
-  round) how much the question's best dense candidates stand out (``Matcher.dense_spread``:
-  the standard deviation of the ten largest similarities before the lift among the dense
-  candidates, capped at the largest seen in the fit), fitted on in-domain and
-  out-of-domain questions. Until the sixth round of issue 10 it read the lifted
+  language got for ranking, ``Scored.lift``) and the best fused score, fitted on in-domain
+  and out-of-domain questions. Until the sixth round of issue 10 it read the lifted
   similarity plus an "other language" term, which cannot tell Finnish questions on English
   records (in domain on the dev sets) from English questions on Finnish records (out of
   domain there): the lifts differ by direction, the term did not. Its threshold is then set
@@ -38,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from simatch.domain.confidence import Calibration
-from simatch.domain.matcher import Scored, dense_spread
+from simatch.domain.matcher import Scored
 from simatch.evaluation.calibrate import fit_logistic
 from simatch.evaluation.judged_run import JudgedRun
 
@@ -65,23 +62,20 @@ def best_similarity(scored: Sequence[Scored]) -> float:
     return max((c.similarity for c in scored[:SHOWN]), default=0.0)
 
 
-Features = tuple[float, float, float, float, float]
-
-
-def fit_features(scored: Sequence[Scored], language: str) -> Features | None:
+def fit_features(
+    scored: Sequence[Scored], language: str
+) -> tuple[float, float, float, float] | None:
     """What ``Calibration.nothing_fits`` reads: the most similar of the items shown, the best
-    fused score among them, whether that item is in another language, its lift, and the
-    spread of the ranking's dense candidates (``dense_spread``)."""
+    fused score among them, whether that item is in another language, and its lift."""
     shown = scored[:SHOWN]
     if not shown:
         return None
     closest = max(shown, key=lambda c: c.similarity)
     other = bool(closest.payload.get("language")) and closest.payload.get("language") != language
-    best = max(c.score for c in shown)
-    return closest.similarity, best, float(other), closest.lift, dense_spread(scored)
+    return closest.similarity, max(c.score for c in shown), float(other), closest.lift
 
 
-def _questions(run: JudgedRun) -> list[Features | None]:
+def _questions(run: JudgedRun) -> list[tuple[float, float, float, float] | None]:
     return [
         fit_features(scored, run.languages.get(q.qid + "\x00" + q.text, q.language or ""))
         for q, scored in zip(run.queries, run.fused, strict=True)
@@ -102,27 +96,24 @@ def strong_cutoff(probabilities: Sequence[float], labels: Sequence[float]) -> fl
 
 def fit_rule(
     in_domain: Sequence[JudgedRun], out_of_domain: Sequence[JudgedRun]
-) -> tuple[tuple[float, float, float, float], tuple[float, float]]:
-    """The "something fits" rule on the similarity before the lift, the best fused score and
-    the spread of the dense candidates (capped at the largest seen here; ``fits_before_lift``,
-    the "other language" weight 0): logistic on in- vs out-of-domain questions, its threshold
-    moved until every out-of-domain set is flagged at least OUT_OF_DOMAIN_FLAGGED. Returns
-    ``fits`` and ``fits_spread`` (weight, cap)."""
-    rows: list[tuple[float, float, float]] = []
+) -> tuple[float, float, float, float]:
+    """The "something fits" rule on the similarity before the lift and the best fused score
+    (``fits_before_lift``; the "other language" weight 0): logistic on in- vs out-of-domain
+    questions, its threshold moved until every out-of-domain set is flagged at least
+    OUT_OF_DOMAIN_FLAGGED."""
+    rows: list[tuple[float, float]] = []
     labels: list[float] = []
     outside: list[np.ndarray] = []
     for runs, label in ((in_domain, 1.0), (out_of_domain, 0.0)):
         for run in runs:
-            found = [(f[0] - f[3], f[1], f[4]) for f in _questions(run) if f is not None]
+            found = [(f[0] - f[3], f[1]) for f in _questions(run) if f is not None]
             rows += found
             labels += [label] * len(found)
             if label == 0.0 and found:
                 outside.append(np.asarray(found))
-    x = np.asarray(rows, dtype=float)
-    cap = math.ceil(float(x[:, 2].max()) * 1e4) / 1e4 if len(x) else 0.0
-    a, b, e, d = fit_logistic(x, np.asarray(labels))
+    a, b, d = fit_logistic(np.asarray(rows, dtype=float), np.asarray(labels))
     c = 0.0
-    weights = np.asarray([a, b, e])
+    weights = np.asarray([a, b])
     # Up or down, to where the out-of-domain set that is hardest to flag is flagged just
     # often enough: every in-domain question that can be answered is.
     shift = -math.inf
@@ -130,7 +121,7 @@ def fit_rule(
         z = np.sort(features @ weights + d)
         needed = z[min(len(z) - 1, int(np.ceil(OUT_OF_DOMAIN_FLAGGED * len(z))) - 1)]
         shift = max(shift, float(needed) + 1e-6)
-    return (a, b, c, d - (shift if outside else 0.0)), (e, cap)
+    return a, b, c, d - (shift if outside else 0.0)
 
 
 def fit(
@@ -148,14 +139,11 @@ def fit(
     x = np.asarray(rows, dtype=float)
     a, b, c = fit_logistic(x, np.asarray(labels))
     probability = 1.0 / (1.0 + np.exp(-(x @ np.asarray([a, b]) + c)))
-    fitted, (fe, cap) = fit_rule(in_domain, out_of_domain)
-    fa, fb, fc, fd = (round(v, 4) for v in fitted)  # as stored: the floor bounds that rule
-    fe, cap = round(fe, 4), round(cap, 4)
-    # The least similarity before the lift with which the rule can pass (best score 1, the
-    # spread term at the most it can add: the spread is read capped), rounded down; the index
-    # similarity is never below it (lifts are not negative), so it bounds that too.
-    most = max(fb, 0.0) + max(fc, 0.0) + max(fe * cap, 0.0)
-    floor = math.floor(-(fd + most) / fa * 1e4) / 1e4 if fa > 0 else None
+    fits = fit_rule(in_domain, out_of_domain)
+    fa, fb, fc, fd = fits
+    # The least similarity before the lift with which the rule can pass (best score 1); the
+    # index similarity is never below it (lifts are not negative), so it bounds that too.
+    floor = -(fd + max(fb, 0.0) + max(fc, 0.0)) / fa if fa > 0 else None
     inside = [f for run in in_domain for f in _questions(run) if f is not None]
     outside = [f for run in out_of_domain for f in _questions(run) if f is not None]
     return Calibration(
@@ -164,11 +152,10 @@ def fit(
         possible=round(float(np.mean(labels)), 4),
         duplicate=base.duplicate if base is not None else None,
         measured_on=date.today().isoformat(),
-        similarity_floor=floor,
+        similarity_floor=round(floor, 4) if floor is not None else None,
         weights=(round(a, 4), round(b, 4), round(c, 4)),
-        fits=(fa, fb, fc, fd),
+        fits=(round(fa, 4), round(fb, 4), round(fc, 4), round(fd, 4)),
         fits_before_lift=True,
-        fits_spread=(fe, cap),
         extra={
             "items": len(rows),
             "relevant_share": round(float(np.mean(labels)), 4),
@@ -183,12 +170,12 @@ def flagged(scored: Sequence[Scored], calibration: Calibration, language: str = 
     features = fit_features(scored, language)
     if features is None:
         return True
-    similarity, score, other, lift, spread = features
+    similarity, score, other, lift = features
     if calibration.fits is None:  # without the rule: nothing better than weak fits either
         shown = scored[:SHOWN]
         if all(calibration.classify(c.similarity, c.score) == "weak" for c in shown):
             return True
-    return calibration.nothing_fits(similarity, score, bool(other), lift, spread)
+    return calibration.nothing_fits(similarity, score, bool(other), lift)
 
 
 def flag_rate(run: JudgedRun, calibration: Calibration) -> float:

@@ -46,7 +46,6 @@ def calibrate_on_dev(
         weights=fitted.weights,
         fits=fitted.fits,
         fits_before_lift=fitted.fits_before_lift,
-        fits_spread=fitted.fits_spread,
         extra={
             **fitted.extra,
             "commit": commit,

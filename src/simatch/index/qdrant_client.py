@@ -233,19 +233,12 @@ class ServerIndex:
 
     @_guarded
     def rank_batch(self, searches: Sequence[Search]) -> list[Ranking]:
-        # Point ids are hashes of the keys: the key itself comes as a payload field, with the
-        # language (the confidence rule reads similarities before the language's lift).
-        found = self._query(searches, with_payload=["key", "language"])
+        # Point ids are hashes of the keys: the key itself comes as the only payload field.
+        found = self._query(searches, with_payload=["key"])
         out = []
         for points in found:
             kept = [(p.payload or {}, p.score) for p in points]
-            out.append(
-                Ranking(
-                    [str(f["key"]) for f, _ in kept],
-                    [x for _, x in kept],
-                    [f.get("language") for f, _ in kept],
-                )
-            )
+            out.append(Ranking([str(f["key"]) for f, _ in kept], [x for _, x in kept]))
         return out
 
     def _query(

@@ -286,8 +286,7 @@ class EdgeIndex:
             if None in got:  # seen for the first time, or deleted since the search
                 got = [f if f is not None else filled.get(i) for i, f in zip(row, got, strict=True)]
                 scores = [x for x, f in zip(scores, got, strict=True) if f is not None]
-            kept = [f for f in got if f is not None]
-            out.append(Ranking([f["key"] for f in kept], scores, [f.get("language") for f in kept]))
+            out.append(Ranking([f["key"] for f in got if f is not None], scores))
         return out
 
     def _query(self, searches: Sequence[Search]) -> list[list[tuple[uuid.UUID, float]]]:
